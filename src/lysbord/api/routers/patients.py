@@ -1,0 +1,37 @@
+"""Patients: registration, lookup by any number they ever had, merge and undo."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.schemas import MergeRequest, PatientCreate, ReasonBody
+from lysbord.services import patients
+from lysbord.services.views import PatientView
+
+router = APIRouter(prefix="/patients", tags=["patients"])
+
+
+@router.post("", status_code=201)
+def register_patient(body: PatientCreate, ctx: ContextDep, actor: ActorDep) -> PatientView:
+    """Register a patient by CPR or replacement number."""
+    cmd = patients.NewPatient(body.cpr, body.family_name, body.given_name, body.preferred_site)
+    return patients.register_patient(ctx, cmd, actor)
+
+
+@router.get("/{cpr}")
+def get_patient(cpr: str, ctx: ContextDep) -> PatientView:
+    """A patient by any identifier, following merges to the surviving record."""
+    return patients.get_patient(ctx, cpr)
+
+
+@router.post("/{cpr}/merge")
+def merge_patient(cpr: str, body: MergeRequest, ctx: ContextDep, actor: ActorDep) -> PatientView:
+    """Merge this record into the target; referrals, procedures and images follow."""
+    return patients.merge_patients(ctx, cpr, body.target_cpr, body.reason, actor)
+
+
+@router.post("/merges/{merge_id}/undo")
+def undo_merge(merge_id: int, body: ReasonBody, ctx: ContextDep, actor: ActorDep) -> PatientView:
+    """Undo a merge: what it moved goes back to the old record."""
+    return patients.undo_merge(ctx, merge_id, body.reason, actor)

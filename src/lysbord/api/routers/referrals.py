@@ -1,0 +1,45 @@
+"""Referrals: intake with priority and deadline, and the filtered lists."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.schemas import Page, ReferralCreate
+from lysbord.domain.priorities import Priority
+from lysbord.services import referrals
+from lysbord.services.views import ReferralView
+
+router = APIRouter(prefix="/referrals", tags=["referrals"])
+
+
+@router.post("", status_code=201)
+def create_referral(body: ReferralCreate, ctx: ContextDep, actor: ActorDep) -> ReferralView:
+    """Receive a referral; its deadline follows from priority and time received."""
+    cmd = referrals.NewReferral(**body.model_dump())
+    return referrals.create_referral(ctx, cmd, actor)
+
+
+@router.get("")
+def list_referrals(
+    ctx: ContextDep,
+    cpr: str | None = None,
+    state: Annotated[str | None, Query(description="open, closed or a queue name")] = None,
+    priority: Priority | None = None,
+    site: str | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ReferralView]:
+    """Referrals, most urgent deadline first."""
+    flt = referrals.ReferralFilter(cpr, state, priority, site, overdue, limit, offset)
+    items, total = referrals.list_referrals(ctx, flt)
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{referral_id}")
+def get_referral(referral_id: int, ctx: ContextDep) -> ReferralView:
+    """One referral with its procedures, queue and flags."""
+    return referrals.get_referral(ctx, referral_id)

@@ -1,0 +1,109 @@
+"""The command line: serve, demo, check."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lysbord.bootstrap import build_context
+from lysbord.config import Settings, load_settings
+from lysbord.domain.errors import LysbordError
+
+app = typer.Typer(
+    help="Lysbord: regional RIS/PACS.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [./var]")]
+DbUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
+
+
+def _settings(config: Path | None, **flags: object) -> Settings:
+    try:
+        return load_settings(config, **flags)
+    except LysbordError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    config: ConfigFile = None,
+    http_port: Annotated[int | None, typer.Option(help="HTTP port [8300]")] = None,
+    dicom_port: Annotated[int | None, typer.Option(help="DICOM port [11112]")] = None,
+    hl7_port: Annotated[int | None, typer.Option(help="HL7 MLLP port [2575]")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1]")] = None,
+) -> None:
+    """Serve the HTTP door (REST API, and the other doors as they come)."""
+    from lysbord.server import serve as run
+
+    settings = _settings(
+        config,
+        data_dir=data_dir,
+        database_url=database_url,
+        http_port=http_port,
+        dicom_port=dicom_port,
+        hl7_port=hl7_port,
+        http_host=host,
+    )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    run(build_context(settings))
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    config: ConfigFile = None,
+    scale: Annotated[float, typer.Option(help="1.0 = 5,000 patients", min=0.001, max=20)] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 2026,
+    if_empty: Annotated[bool, typer.Option(help="Do nothing if a region exists")] = False,
+) -> None:
+    """Create the capital region's demo: 9 hospitals, rooms, slots, patients, referrals."""
+    from lysbord.demo import build_demo, region_exists
+
+    ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
+    if region_exists(ctx):
+        if if_empty:
+            console.print("A region exists already: demo not created again.")
+            return
+        console.print("[red]A region exists already; use an empty database.[/red]")
+        raise typer.Exit(1)
+    build_demo(ctx, scale=scale, seed=seed, console=console)
+
+
+@app.command()
+def check(
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Prove the invariants over the whole database; exit 1 if one is broken."""
+    from lysbord.services.check import run_checks
+
+    ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
+    findings = run_checks(ctx)
+    table = Table("rule", "result", title="lysbord check")
+    for f in findings:
+        table.add_row(
+            f.rule, "[green]holds[/green]" if f.count == 0 else f"[red]{f.count} broken[/red]"
+        )
+    console.print(table)
+    broken = [f for f in findings if f.count]
+    for f in broken:
+        console.print(f"[bold red]{f.rule}[/bold red]")
+        for example in f.examples:
+            console.print(f"  - {example}")
+    if broken:
+        raise typer.Exit(1)
+    console.print("[green]All invariants hold.[/green]")

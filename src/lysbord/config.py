@@ -1,0 +1,89 @@
+"""One validated Settings object, built at start-up and passed down.
+
+Sources, strongest first: command-line flags, ``LYSBORD_*`` environment
+variables (nested with ``__``, e.g. ``LYSBORD_DEADLINES__CANCER_DAYS``), the
+TOML file (``--config`` or ``DATA_DIR/lysbord.toml``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from lysbord.domain.errors import ConfigError
+from lysbord.domain.priorities import DeadlinePolicy
+
+
+class DeadlineSettings(BaseModel):
+    """Deadline thresholds (DOMAIN.md §3); the defaults are the legal ones."""
+
+    acute_hours: int = Field(4, ge=1, le=48)
+    cancer_days: int = Field(14, ge=1, le=14)
+    cancer_notify_weekdays: int = Field(8, ge=1, le=8)
+    urgent_days: int = Field(7, ge=1, le=30)
+    routine_days: int = Field(30, ge=1, le=30)
+    follow_up_tolerance_days: int = Field(14, ge=0, le=90)
+
+    def policy(self) -> DeadlinePolicy:
+        return DeadlinePolicy(**self.model_dump())
+
+
+class Settings(BaseSettings):
+    """Everything a running Lysbord needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LYSBORD_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8300, ge=0, le=65535)
+    dicom_port: int = Field(11112, ge=0, le=65535)
+    hl7_port: int = Field(2575, ge=0, le=65535)
+    ae_title: str = Field("LYSBORD", min_length=1, max_length=16)
+    accession_prefix: str = Field("LB", pattern=r"^[A-Z]{1,4}$")
+    uid_root: str = Field("2.25", pattern=r"^[0-9]+(\.[0-9]+)*$")
+    region_issuer: str = Field("REGION-H", min_length=1, max_length=64)
+    deadlines: DeadlineSettings = DeadlineSettings()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or SQLite in the data directory (the embedded default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lysbord.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from flags (``overrides``; None means "not given"), env and TOML."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    data_dir = Path(given.get("data_dir") or os.environ.get("LYSBORD_DATA_DIR") or "var")
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError("no such file", field="config", value=str(config_file))
+    toml_file = config_file or data_dir / "lysbord.toml"
+
+    class _Settings(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_file if toml_file.is_file() else None)
+
+    return Settings.model_validate(_Settings(**given).model_dump())

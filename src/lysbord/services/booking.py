@@ -1,0 +1,239 @@
+"""Region-wide booking: find free slots, book, rebook, cancel.
+
+No double booking, ever: the partial unique index on active appointments is the
+rule; the checks before it only give a clearer answer in the common case. A lost
+race surfaces as IntegrityError and is answered as SlotTaken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lysbord.domain.errors import InvalidValue, SlotTaken, SlotUnsuitable, UnknownAppointment
+from lysbord.domain.slots import check_slot_fits
+from lysbord.domain.workflow import ProcedureState, check_transition
+from lysbord.services.context import Context
+from lysbord.services.events import move
+from lysbord.services.views import AppointmentView, appointment_views
+from lysbord.store.models import Appointment, Procedure, Referral, Room, Slot
+from lysbord.store.queries import (
+    FreeSlot,
+    active_appointment,
+    block_covering,
+    free_slots,
+    procedure_by_accession,
+    procedure_code,
+    site_by_code,
+    slot_is_taken,
+    slot_with_room,
+)
+
+MAX_OFFERS = 200
+DEFAULT_HORIZON = timedelta(days=365)
+MODALITY_FAMILIES = {"DX": ("DX", "CR"), "CR": ("CR", "DX")}
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOffer:
+    slot_id: int
+    start_at: datetime
+    end_at: datetime
+    minutes: int
+    room_code: str
+    room_name: str
+    modality: str
+    site_code: str
+    site_name: str
+    within_deadline: bool
+    preferred_site: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSearch:
+    accession: str
+    sites: Sequence[str] | None = None
+    start_from: datetime | None = None
+    start_before: datetime | None = None
+    limit: int = 20
+
+
+def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
+    """Earliest fitting slots: within the deadline first, the preferred site first among them.
+
+    Three short index-ordered queries instead of one sort over a year of slots.
+    """
+    if not 1 <= q.limit <= MAX_OFFERS:
+        raise InvalidValue(f"must be 1 to {MAX_OFFERS}", field="limit", value=q.limit)
+    now = ctx.now()
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        procedure, referral = procedure_by_accession(s, q.accession)
+        code = procedure_code(s, procedure.code)
+        site_ids = [site_by_code(s, c, field="site").id for c in q.sites] if q.sites else None
+        start = max(filter(None, (q.start_from, referral.earliest_at, now)))
+        end = q.start_before or now + DEFAULT_HORIZON
+
+        def search(frm: datetime, to: datetime, sites: Sequence[int] | None) -> list[FreeSlot]:
+            return free_slots(
+                s,
+                modalities=MODALITY_FAMILIES.get(code.modality, (code.modality,)),
+                min_minutes=code.duration_minutes,
+                start_from=frm,
+                start_before=to,
+                site_ids=sites,
+                limit=q.limit,
+            )
+
+        due = min(referral.due_at, end)
+        pref = referral.preferred_site_id
+        found: list[FreeSlot] = []
+        if pref is not None and (site_ids is None or pref in site_ids):
+            found += search(start, due, [pref])
+        found += search(start, due, site_ids)
+        found += search(max(start, due), end, site_ids)
+        return _offers(found, referral, q.limit)
+
+
+def _offers(found: list[FreeSlot], referral: Referral, limit: int) -> list[SlotOffer]:
+    seen: set[int] = set()
+    offers = []
+    for f in found:
+        if f.slot.id in seen:
+            continue
+        seen.add(f.slot.id)
+        offers.append(
+            SlotOffer(
+                f.slot.id,
+                f.slot.start_at,
+                f.slot.end_at,
+                f.slot.minutes,
+                f.room.code,
+                f.room.name,
+                f.room.modality,
+                f.site.code,
+                f.site.name,
+                f.slot.start_at <= referral.due_at,
+                f.site.id == referral.preferred_site_id,
+            )
+        )
+    return offers[:limit]
+
+
+def book(ctx: Context, accession: str, slot_id: int, actor: str) -> AppointmentView:
+    """Book the procedure into the slot; booking an already booked procedure rebooks it."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        procedure, referral = procedure_by_accession(s, accession, for_update=True)
+        check_transition(ProcedureState(procedure.state), ProcedureState.BOOKED)
+        slot, room = slot_with_room(s, slot_id)
+        _check_bookable(s, procedure, slot, room, referral, now)
+        previous = active_appointment(s, procedure.id)
+        if previous is not None:
+            end_appointment(previous, actor, now, "rebooked")
+            s.flush()
+        appointment = Appointment(
+            procedure_id=procedure.id, slot_id=slot.id, active=True, booked_at=now, booked_by=actor
+        )
+        _insert(s, appointment, slot_id)
+        move(
+            s,
+            procedure,
+            referral,
+            ProcedureState.BOOKED,
+            actor=actor,
+            at=now,
+            kind="procedure.rebooked" if previous else "procedure.booked",
+            slot_id=slot.id,
+            start_at=slot.start_at.isoformat(),
+            room=room.code,
+            previous_slot_id=previous.slot_id if previous else None,
+        )
+        view = appointment_views(s, [procedure.id])[procedure.id]
+        _commit(uow.session, slot_id)
+    return view
+
+
+def _check_bookable(
+    s: Session, procedure: Procedure, slot: Slot, room: Room, referral: Referral, now: datetime
+) -> None:
+    code = procedure_code(s, procedure.code)
+    check_slot_fits(
+        slot_start=slot.start_at,
+        slot_end=slot.end_at,
+        duration_minutes=code.duration_minutes,
+        slot_modality=room.modality,
+        procedure_modality=code.modality,
+        now=now,
+        earliest_at=referral.earliest_at,
+    )
+    if not room.active:
+        raise SlotUnsuitable(f"room {room.code} is closed", field="slot_id", value=slot.id)
+    block = block_covering(s, room, slot.start_at, slot.end_at)
+    if block is not None:
+        raise SlotUnsuitable(
+            f"room {room.code} is blocked: {block.reason}", field="slot_id", value=slot.id
+        )
+    if slot_is_taken(s, slot.id):
+        raise SlotTaken("the slot is already booked", field="slot_id", value=slot.id)
+
+
+def _insert(s: Session, appointment: Appointment, slot_id: int) -> None:
+    try:
+        with s.begin_nested():
+            s.add(appointment)
+    except IntegrityError:
+        raise SlotTaken(
+            "the slot was booked by someone else just now", field="slot_id", value=slot_id
+        ) from None
+
+
+def _commit(s: Session, slot_id: int) -> None:
+    try:
+        s.commit()
+    except IntegrityError:
+        raise SlotTaken(
+            "the slot was booked by someone else just now", field="slot_id", value=slot_id
+        ) from None
+
+
+def end_appointment(appointment: Appointment, actor: str, at: datetime, reason: str) -> None:
+    appointment.active = False
+    appointment.ended_at, appointment.ended_by, appointment.end_reason = at, actor, reason
+
+
+def cancel_appointment(ctx: Context, appointment_id: int, reason: str, actor: str) -> str:
+    """Cancel the time, keep the need: the procedure goes back to awaiting booking."""
+    if not reason.strip():
+        raise InvalidValue("cancelling needs a reason", field="reason")
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        appointment = s.get(Appointment, appointment_id, with_for_update=True)
+        if appointment is None or not appointment.active:
+            raise UnknownAppointment(
+                "no active appointment with this id", field="appointment_id", value=appointment_id
+            )
+        procedure = s.get_one(Procedure, appointment.procedure_id, with_for_update=True)
+        referral = s.get_one(Referral, procedure.referral_id)
+        move(
+            s,
+            procedure,
+            referral,
+            ProcedureState.REQUESTED,
+            actor=actor,
+            at=now,
+            reason=reason,
+            kind="appointment.cancelled",
+            slot_id=appointment.slot_id,
+            appointment_id=appointment.id,
+        )
+        end_appointment(appointment, actor, now, reason)
+        accession = procedure.accession or ""
+        uow.commit()
+    return accession

@@ -1,0 +1,77 @@
+"""Appending events and moving procedures, always in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lysbord.domain.errors import InvalidValue
+from lysbord.domain.workflow import ProcedureState, check_transition, needs_reason
+from lysbord.store.models import Event, Procedure, Referral
+
+
+def record(
+    session: Session,
+    kind: str,
+    *,
+    actor: str,
+    at: datetime,
+    patient_id: int | None = None,
+    referral_id: int | None = None,
+    procedure_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    **data: Any,
+) -> Event:
+    """Append one event; it commits or rolls back with the change it describes."""
+    event = Event(
+        kind=kind,
+        actor=actor,
+        at=at,
+        patient_id=patient_id,
+        referral_id=referral_id,
+        procedure_id=procedure_id,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data,
+    )
+    session.add(event)
+    return event
+
+
+def move(
+    session: Session,
+    procedure: Procedure,
+    referral: Referral,
+    target: ProcedureState,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    kind: str | None = None,
+    **data: Any,
+) -> None:
+    """Apply one state-machine step and its event; refuse it if the machine says no."""
+    current = ProcedureState(procedure.state)
+    check_transition(current, target)
+    if needs_reason(target) and not (reason and reason.strip()):
+        raise InvalidValue(f"going to {target} needs a reason", field="reason")
+    procedure.state = target.value
+    procedure.updated_at = at
+    record(
+        session,
+        kind or f"procedure.{target.value}",
+        actor=actor,
+        at=at,
+        patient_id=referral.patient_id,
+        referral_id=referral.id,
+        procedure_id=procedure.id,
+        from_state=current.value,
+        to_state=target.value,
+        reason=reason,
+        **data,
+    )

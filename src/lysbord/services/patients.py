@@ -1,0 +1,202 @@
+"""Registering patients and merging their records (IHE Patient Information Reconciliation).
+
+A merge never deletes: the old record stays, points at the survivor, and keeps its
+identifiers, so every old number still finds the patient. It can be undone exactly,
+because it records which referrals it moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lysbord.domain.cpr import IdKind, PersonNumber, parse_person_number
+from lysbord.domain.errors import DuplicateIdentifier, InvalidValue, MergeRefused, NotFound
+from lysbord.services.context import Context
+from lysbord.services.events import record
+from lysbord.services.views import PatientView, patient_view
+from lysbord.store.models import Patient, PatientIdentifier, PatientMerge, Referral
+from lysbord.store.queries import patient_by_identifier, site_by_code, survivor
+
+NATIONAL_ISSUER = "CPR"
+
+
+@dataclass(frozen=True, slots=True)
+class NewPatient:
+    cpr: str
+    family_name: str
+    given_name: str = ""
+    preferred_site: str | None = None
+
+
+def issuer_for(number: PersonNumber, region_issuer: str) -> str:
+    """D-eCPR numbers are unique only within the region that issued them (DOMAIN.md §2)."""
+    return region_issuer if number.kind is IdKind.D_ECPR else NATIONAL_ISSUER
+
+
+def register_patient(ctx: Context, cmd: NewPatient, actor: str) -> PatientView:
+    number = parse_person_number(cmd.cpr)
+    if not cmd.family_name.strip():
+        raise InvalidValue("must not be empty", field="family_name")
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        site_id = (
+            site_by_code(s, cmd.preferred_site, field="preferred_site").id
+            if cmd.preferred_site
+            else None
+        )
+        patient = Patient(
+            family_name=cmd.family_name.strip(),
+            given_name=cmd.given_name.strip(),
+            birth_date=number.birth_date,
+            sex=number.sex,
+            preferred_site_id=site_id,
+            created_at=now,
+        )
+        s.add(patient)
+        s.flush()
+        _add_identifier(s, patient, number, ctx.settings.region_issuer)
+        record(
+            s,
+            "patient.registered",
+            actor=actor,
+            at=now,
+            patient_id=patient.id,
+            cpr=number.value,
+            kind_of_number=number.kind.value,
+        )
+        view = patient_view(s, patient)
+        uow.commit()
+    return view
+
+
+def _add_identifier(s: Session, patient: Patient, number: PersonNumber, region: str) -> None:
+    ident = PatientIdentifier(
+        patient_id=patient.id,
+        kind=number.kind.value,
+        value=number.value,
+        issuer=issuer_for(number, region),
+    )
+    try:
+        with s.begin_nested():
+            s.add(ident)
+    except IntegrityError:
+        raise DuplicateIdentifier(
+            "a patient with this number is already registered", field="cpr", value=number.formatted
+        ) from None
+
+
+def get_patient(ctx: Context, cpr: str) -> PatientView:
+    """Find by any identifier the patient ever had, merged records included."""
+    with ctx.uow(readonly=True) as uow:
+        return patient_view(uow.session, patient_by_identifier(uow.session, _normal(cpr)))
+
+
+def _normal(text: str) -> str:
+    return text.strip().replace("-", "").upper()
+
+
+def merge_patients(
+    ctx: Context, source_cpr: str, target_cpr: str, reason: str, actor: str
+) -> PatientView:
+    """Merge source into target: referrals (and so procedures and images) follow."""
+    if not reason.strip():
+        raise InvalidValue("a merge needs a reason", field="reason")
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        source = patient_by_identifier(s, _normal(source_cpr), field="cpr", follow_merges=False)
+        if source.merged_into_id is not None:
+            raise MergeRefused(
+                "this record was already merged into another", field="cpr", value=source_cpr
+            )
+        target = patient_by_identifier(s, _normal(target_cpr), field="target_cpr")
+        if source.id == target.id:
+            raise MergeRefused(
+                "a patient cannot be merged into itself", field="target_cpr", value=target_cpr
+            )
+        moved = list(s.scalars(select(Referral.id).where(Referral.patient_id == source.id)))
+        s.execute(update(Referral).where(Referral.id.in_(moved)).values(patient_id=target.id))
+        source.merged_into_id = target.id
+        merge = PatientMerge(
+            source_id=source.id,
+            target_id=target.id,
+            moved_referral_ids=moved,
+            reason=reason,
+            merged_at=now,
+            merged_by=actor,
+        )
+        s.add(merge)
+        s.flush()
+        for pid in (source.id, target.id):
+            record(
+                s,
+                "patient.merged",
+                actor=actor,
+                at=now,
+                patient_id=pid,
+                reason=reason,
+                merge_id=merge.id,
+                source_id=source.id,
+                target_id=target.id,
+                moved_referral_ids=moved,
+            )
+        view = patient_view(s, target)
+        uow.commit()
+    return view
+
+
+def undo_merge(ctx: Context, merge_id: int, reason: str, actor: str) -> PatientView:
+    """Split a wrong merge: the referrals it moved go back, the old record lives again."""
+    if not reason.strip():
+        raise InvalidValue("undoing a merge needs a reason", field="reason")
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        merge = s.get(PatientMerge, merge_id)
+        if merge is None:
+            raise NotFound("no such merge", field="merge_id", value=merge_id)
+        source = s.get_one(Patient, merge.source_id)
+        _check_undoable(s, merge, source)
+        s.execute(
+            update(Referral)
+            .where(
+                Referral.id.in_(merge.moved_referral_ids), Referral.patient_id == merge.target_id
+            )
+            .values(patient_id=source.id)
+        )
+        source.merged_into_id = None
+        merge.undone_at, merge.undone_by = now, actor
+        for pid in (merge.source_id, merge.target_id):
+            record(
+                s,
+                "patient.merge-undone",
+                actor=actor,
+                at=now,
+                patient_id=pid,
+                reason=reason,
+                merge_id=merge.id,
+            )
+        view = patient_view(s, source)
+        uow.commit()
+    return view
+
+
+def _check_undoable(s: Session, merge: PatientMerge, source: Patient) -> None:
+    if merge.undone_at is not None:
+        raise MergeRefused("this merge was already undone", field="merge_id", value=merge.id)
+    if source.merged_into_id != merge.target_id:
+        raise MergeRefused(
+            "the record was changed by a later merge", field="merge_id", value=merge.id
+        )
+    target = s.get_one(Patient, merge.target_id)
+    if survivor(s, target).id != target.id:
+        raise MergeRefused(
+            "the surviving record was merged again since: undo that merge first",
+            field="merge_id",
+            value=merge.id,
+        )

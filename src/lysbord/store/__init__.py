@@ -1,0 +1,1 @@
+"""Persistence: tables, queries, the unit of work and migrations."""
