@@ -21,7 +21,7 @@ from lysbord.config import Settings
 from lysbord.services.context import Context
 from lysbord.store.db import make_engine
 from lysbord.store.migrate import upgrade
-from lysbord.store.models import Base
+from lysbord.store.schema import metadata
 from lysbord.store.uow import Database
 from tests.helpers import build_small_region
 
@@ -47,7 +47,8 @@ class Clock:
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per test process, so parallel runs (and xdist workers) never share a database."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +80,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8300, ge=0, le=65535)
+    dicom_host: str = "127.0.0.1"
     dicom_port: int = Field(11112, ge=0, le=65535)
+    dicom_workers: int = Field(2, ge=1, le=64, description="processes sharing the DICOM port")
     hl7_port: int = Field(2575, ge=0, le=65535)
     ae_title: str = Field("LYSBORD", min_length=1, max_length=16)
     accession_prefix: str = Field("LB", pattern=r"^[A-Z]{1,4}$")

@@ -134,6 +134,7 @@ class PatientMerge(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     moved_referral_ids: Mapped[list[int]] = mapped_column(JSON)
+    moved_study_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     reason: Mapped[str] = mapped_column(Text)
     merged_at: Mapped[datetime]
     merged_by: Mapped[str] = mapped_column(String(64))

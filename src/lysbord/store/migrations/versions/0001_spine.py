@@ -1,4 +1,4 @@
-"""the spine: region, patients, referrals, booking, events
+"""The spine: region, patients, referrals, booking, events.
 
 Revision ID: 0001
 Revises:

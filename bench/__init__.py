@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (python -m bench [suite ...]) prints each suite's table."""

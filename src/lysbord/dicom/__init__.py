@@ -1,0 +1,1 @@
+"""The DICOM door: pynetdicom server, handlers, matching, worklist, MPPS."""

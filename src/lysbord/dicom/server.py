@@ -1,0 +1,100 @@
+"""The DICOM door: one pynetdicom AE, its handlers, and a listening socket per process.
+
+Each DICOM worker process binds the same port with SO_REUSEPORT, so the kernel
+spreads associations over the processes (DOMAIN.md §8: threads alone stay below
+Orthanc with parallel associations). Accepted sockets get TCP_NODELAY: without it
+every small DIMSE message waits for Nagle's algorithm.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any, cast
+
+from pynetdicom import AE, evt
+from pynetdicom.transport import ThreadedAssociationServer
+
+from lysbord.dicom.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
+from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
+from lysbord.dicom.store import handle_store
+from lysbord.services.archive import InstanceIds
+from lysbord.services.context import Context
+from lysbord.store.blobs import BlobStore
+
+VERIFICATION = "1.2.840.10008.1.1"
+
+
+class LysbordAssociationServer(ThreadedAssociationServer):
+    """pynetdicom's server with SO_REUSEPORT on the listener and TCP_NODELAY on each peer."""
+
+    def server_bind(self) -> None:
+        cast(socket.socket, self.socket).setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        client, address = super().get_request()
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return client, address
+
+
+def make_ae(ctx: Context) -> AE:
+    ae = AE(ae_title=ctx.settings.ae_title)
+    ae.implementation_class_uid = IMPLEMENTATION_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION
+    ae.maximum_pdu_size = 0  # unlimited: storescu then sends 128 KB PDUs, not 16 KB ones
+    ae.maximum_associations = 64
+    ae.network_timeout = 60
+    ae.acse_timeout = 30
+    ae.dimse_timeout = 60
+    ae.add_supported_context(VERIFICATION)
+    for uid in STORAGE_SOP_CLASSES:
+        ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
+    return ae
+
+
+def handlers(ctx: Context, blobs: BlobStore) -> list[Any]:
+    ids = InstanceIds()
+    return [
+        (evt.EVT_C_ECHO, _echo),
+        (evt.EVT_C_STORE, handle_store, [ctx, blobs, ids]),
+    ]
+
+
+def _echo(event: Any) -> int:
+    return 0x0000
+
+
+class DicomDoor:
+    """The DICOM listener of one process; started and stopped with the others."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.blobs = BlobStore(ctx.settings.data_dir / "blobs")
+        self.ae = make_ae(ctx)
+        self._server: ThreadedAssociationServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the DICOM door is not started")
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        s = self.ctx.settings
+        self._server = self.ae.make_server(
+            (s.dicom_host, s.dicom_port),
+            evt_handlers=handlers(self.ctx, self.blobs),
+            server_class=LysbordAssociationServer,
+        )
+        self.ae._servers.append(self._server)  # so that ae.shutdown() stops it too
+        serve: Callable[[], None] = self._server.serve_forever
+        self._thread = threading.Thread(target=serve, name="dicom-acceptor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening and close the socket; associations in progress are aborted."""
+        self._server = None
+        self.ae.shutdown()

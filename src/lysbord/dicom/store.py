@@ -1,0 +1,71 @@
+"""C-STORE: the received bytes go to the archive as they are; the answer waits for them.
+
+PS3.4 B.2.3 statuses used: 0x0000 success; 0xA700 out of resources (the disk or the
+database failed: the sender should retry); 0xA900 the dataset does not match the
+SOP class (a UID is missing or contradicts the request); 0xC000 cannot understand;
+0xC001 refused, SOP Instance UID already stored with other bytes (kept as a conflict).
+"""
+
+from __future__ import annotations
+
+import logging
+from io import BytesIO
+from typing import Any, cast
+
+from pydicom import Dataset
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.events import Event
+from sqlalchemy.exc import SQLAlchemyError
+
+from lysbord.dicom.header import HeaderError, read_header
+from lysbord.dicom.meta import file_meta
+from lysbord.services.archive import InstanceIds, Received, store_instance
+from lysbord.services.context import Context
+from lysbord.store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+REQUIRED = ("SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
+def failure(status: int, comment: str) -> Dataset:
+    ds = Dataset()
+    ds.Status = status
+    ds.ErrorComment = comment[:64]
+    return ds
+
+
+def handle_store(event: Event, ctx: Context, blobs: BlobStore, ids: InstanceIds) -> Any:
+    """Store one instance; the status is sent only after the bytes and index are durable."""
+    req = cast(C_STORE, event.request)
+    sop_class, sop_uid = str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID)
+    ts = str(event.context.transfer_syntax)
+    data = cast(BytesIO, req.DataSet).getvalue()
+    try:
+        header = read_header(data, ts)
+    except HeaderError as exc:
+        return failure(0xC000, str(exc))
+    problem = _mismatch(header, sop_class, sop_uid)
+    if problem:
+        return failure(0xA900, problem)
+    item = Received(sop_class, sop_uid, ts, header, event.assoc.requestor.ae_title)
+    try:
+        outcome = store_instance(ctx, blobs, item, [file_meta(sop_class, sop_uid, ts), data], ids)
+    except (OSError, SQLAlchemyError) as exc:
+        log.exception("cannot store %s", sop_uid)
+        return failure(0xA700, f"storage failed: {type(exc).__name__}")
+    if outcome.status == "conflict":
+        return failure(
+            0xC001, f"UID stored with other content; kept as conflict {outcome.conflict_id}"
+        )
+    return 0x0000
+
+
+def _mismatch(header: dict[str, str], sop_class: str, sop_uid: str) -> str | None:
+    for key in REQUIRED:
+        if not header.get(key):
+            return f"missing {key}"
+    if header.get("SOPInstanceUID", sop_uid) != sop_uid:
+        return "SOPInstanceUID differs from the request"
+    if header.get("SOPClassUID", sop_class) != sop_class:
+        return "SOPClassUID differs from the request"
+    return None

@@ -1,0 +1,85 @@
+"""Content-addressed image store: bytes are durable before anything points at them.
+
+put(): sha256 while writing a temporary file in the store's own filesystem, fsync,
+os.replace to ``ab/cd/<sha256>``, fsync the directory. Only then may the index
+row be committed and the sender told "stored". The same bytes twice are one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    key: str
+    size: int
+    new: bool
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / "tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / key[2:4] / key
+
+    def put(self, parts: Iterable[bytes]) -> Stored:
+        """Write the parts as one blob; durable when this returns."""
+        digest = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for part in parts:
+                    digest.update(part)
+                    f.write(part)
+                    size += len(part)
+                f.flush()
+                os.fsync(f.fileno())
+            key = digest.hexdigest()
+            return Stored(key, size, self._place(Path(tmp_name), key))
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+
+    def _place(self, tmp: Path, key: str) -> bool:
+        final = self.path(key)
+        if final.exists():
+            return False
+        folder = final.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(folder.parent)
+        os.replace(tmp, final)
+        _fsync_dir(folder)
+        return True
+
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def verify(self, key: str) -> str | None:
+        """None if the blob exists and matches its address, else what is wrong."""
+        path = self.path(key)
+        if not path.is_file():
+            return "missing"
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return None if digest.hexdigest() == key else "content does not match its hash"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

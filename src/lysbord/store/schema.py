@@ -1,0 +1,9 @@
+"""The whole schema in one MetaData: every module that declares tables, imported."""
+
+from __future__ import annotations
+
+from lysbord.store import archive_models
+from lysbord.store.models import Base
+
+metadata = Base.metadata
+__all__ = ["archive_models", "metadata"]
