@@ -16,10 +16,9 @@ from typing import Any, cast
 from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
+from lysbord.dicom import store
+from lysbord.dicom.deps import DoorDeps, Handler, Installer
 from lysbord.dicom.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
-from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
-from lysbord.dicom.store import handle_store
-from lysbord.services.archive import InstanceIds
 from lysbord.services.context import Context
 from lysbord.store.blobs import BlobStore
 
@@ -39,8 +38,24 @@ class LysbordAssociationServer(ThreadedAssociationServer):
         return client, address
 
 
-def make_ae(ctx: Context) -> AE:
-    ae = AE(ae_title=ctx.settings.ae_title)
+def _install_echo(ae: AE, deps: DoorDeps) -> list[Handler]:
+    ae.add_supported_context(VERIFICATION)
+    return [(evt.EVT_C_ECHO, _echo)]
+
+
+def _echo(event: Any) -> int:
+    return 0x0000
+
+
+# Every DICOM service this door offers; each adds its contexts and returns its handlers.
+INSTALLERS: tuple[Installer, ...] = (
+    _install_echo,
+    store.install,
+)
+
+
+def make_ae(deps: DoorDeps) -> tuple[AE, list[Handler]]:
+    ae = AE(ae_title=deps.ctx.settings.ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION
     ae.maximum_pdu_size = 0  # unlimited: storescu then sends 128 KB PDUs, not 16 KB ones
@@ -48,22 +63,8 @@ def make_ae(ctx: Context) -> AE:
     ae.network_timeout = 60
     ae.acse_timeout = 30
     ae.dimse_timeout = 60
-    ae.add_supported_context(VERIFICATION)
-    for uid in STORAGE_SOP_CLASSES:
-        ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
-    return ae
-
-
-def handlers(ctx: Context, blobs: BlobStore) -> list[Any]:
-    ids = InstanceIds()
-    return [
-        (evt.EVT_C_ECHO, _echo),
-        (evt.EVT_C_STORE, handle_store, [ctx, blobs, ids]),
-    ]
-
-
-def _echo(event: Any) -> int:
-    return 0x0000
+    handlers = [h for install in INSTALLERS for h in install(ae, deps)]
+    return ae, handlers
 
 
 class DicomDoor:
@@ -71,8 +72,8 @@ class DicomDoor:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.blobs = BlobStore(ctx.settings.data_dir / "blobs")
-        self.ae = make_ae(ctx)
+        self.deps = DoorDeps(ctx, BlobStore(ctx.settings.data_dir / "blobs"))
+        self.ae, self._handlers = make_ae(self.deps)
         self._server: ThreadedAssociationServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -86,7 +87,7 @@ class DicomDoor:
         s = self.ctx.settings
         self._server = self.ae.make_server(
             (s.dicom_host, s.dicom_port),
-            evt_handlers=handlers(self.ctx, self.blobs),
+            evt_handlers=self._handlers,
             server_class=LysbordAssociationServer,
         )
         self.ae._servers.append(self._server)  # so that ae.shutdown() stops it too

@@ -13,12 +13,15 @@ from io import BytesIO
 from typing import Any, cast
 
 from pydicom import Dataset
+from pynetdicom import AE, evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from sqlalchemy.exc import SQLAlchemyError
 
+from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.header import HeaderError, read_header
 from lysbord.dicom.meta import file_meta
+from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.services.archive import InstanceIds, Received, store_instance
 from lysbord.services.context import Context
 from lysbord.store.blobs import BlobStore
@@ -32,6 +35,12 @@ def failure(status: int, comment: str) -> Dataset:
     ds.Status = status
     ds.ErrorComment = comment[:64]
     return ds
+
+
+def install(ae: AE, deps: DoorDeps) -> list[Handler]:
+    for uid in STORAGE_SOP_CLASSES:
+        ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
+    return [(evt.EVT_C_STORE, handle_store, [deps.ctx, deps.blobs, deps.ids])]
 
 
 def handle_store(event: Event, ctx: Context, blobs: BlobStore, ids: InstanceIds) -> Any:

@@ -1,0 +1,27 @@
+"""What every DICOM handler may need, built once per process and passed to each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynetdicom import AE
+
+from lysbord.services.archive import InstanceIds
+from lysbord.services.context import Context
+from lysbord.store.blobs import BlobStore
+
+# (event, handler) or (event, handler, [extra args]), as pynetdicom binds them.
+Handler = tuple[Any, ...]
+
+
+@dataclass
+class DoorDeps:
+    ctx: Context
+    blobs: BlobStore
+    ids: InstanceIds = field(default_factory=InstanceIds)
+
+
+# Each DICOM service module offers one: add its presentation contexts, return its handlers.
+Installer = Callable[[AE, DoorDeps], list[Handler]]
