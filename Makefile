@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= var
 PYTEST_WORKERS ?= auto
 
-.PHONY: help install run demo check test lint format bench clean
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: help install system-deps bench-deps run demo check test lint format bench clean
 
 help:
 	@echo "make run    - install, create a demo region in ./$(DATA_DIR) if empty, serve it"
@@ -24,6 +26,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# DCMTK's command-line tools are the DICOM clients of the tests (Debian package dcmtk).
+system-deps:
+	@command -v storescu >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq dcmtk; }
+
+# Orthanc is the benchmarks' comparison peer, started by the benchmark itself.
+bench-deps: system-deps
+	@command -v Orthanc >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq orthanc orthanc-dicomweb; }
+
 run: install
 	$(VENV)/bin/lysbord demo --data-dir $(DATA_DIR) --if-empty
 	$(VENV)/bin/lysbord serve --data-dir $(DATA_DIR)
@@ -34,7 +44,7 @@ demo: install
 check: install
 	$(VENV)/bin/lysbord check --data-dir $(DATA_DIR)
 
-test: install
+test: install system-deps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: install
@@ -46,7 +56,7 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-bench: install
+bench: install bench-deps
 	$(PY) -m bench
 
 clean:

@@ -73,13 +73,16 @@ def demo(
     from lysbord.demo import build_demo, region_exists
 
     ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
-    if region_exists(ctx):
-        if if_empty:
-            console.print("A region exists already: demo not created again.")
-            return
-        console.print("[red]A region exists already; use an empty database.[/red]")
-        raise typer.Exit(1)
-    build_demo(ctx, scale=scale, seed=seed, console=console)
+    try:
+        if region_exists(ctx):
+            if if_empty:
+                console.print("A region exists already: demo not created again.")
+                return
+            console.print("[red]A region exists already; use an empty database.[/red]")
+            raise typer.Exit(1)
+        build_demo(ctx, scale=scale, seed=seed, console=console)
+    finally:
+        ctx.db.dispose()
 
 
 @app.command()
@@ -92,7 +95,10 @@ def check(
     from lysbord.services.check import run_checks
 
     ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
-    findings = run_checks(ctx)
+    try:
+        findings = run_checks(ctx)
+    finally:
+        ctx.db.dispose()
     table = Table("rule", "result", title="lysbord check")
     for f in findings:
         table.add_row(

@@ -19,7 +19,7 @@ DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}  # Debian's DCMTK leaves Nagle on
 @pytest.fixture
 def door(ctx: Context) -> Iterator[DicomDoor]:
     """The DICOM door of ``ctx`` (a small region, SQLite or PostgreSQL) on a free port."""
-    settings = ctx.settings.model_copy(update={"dicom_port": 0})
+    settings = ctx.settings.model_copy(update={"dicom_port": 0, "dicom_allow_any_peer": True})
     server = DicomDoor(dataclasses.replace(ctx, settings=settings))
     server.start()
     yield server

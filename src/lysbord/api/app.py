@@ -12,16 +12,27 @@ from lysbord.services.context import Context
 
 ROUTERS = (patients, referrals, procedures, booking, tracker, region)
 
+DESCRIPTION = """Regional radiology information system and image archive.
+
+Every write (POST) names who makes it in the `X-Lysbord-User` header. Times are UTC,
+ISO 8601 with the zone (`2026-11-23T07:00:00Z`); times sent in must carry an offset.
+Errors are RFC 9457 problem details (`application/problem+json`) naming the `field`
+and the `reason`: 400 the body is not JSON; 404 the thing in the path does not exist;
+409 the request clashes with the current state (taken slot, wrong workflow state,
+duplicate CPR, refused merge); 422 a value is missing, of the wrong type or refused,
+including a missing or malformed `X-Lysbord-User` header.
+"""
+
 
 def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(
         title="Lysbord",
         version=__version__,
-        description="Regional radiology information system and image archive.",
+        description=DESCRIPTION,
     )
     app.state.ctx = ctx
     problems.install(app)
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=problems.RESPONSES)
     for module in ROUTERS:
         api.include_router(module.router)
 

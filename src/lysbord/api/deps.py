@@ -1,4 +1,11 @@
-"""Dependencies every router shares: the service context and the actor."""
+"""Dependencies every router shares: the service context and the actor.
+
+Every write (POST) needs the ``X-Lysbord-User`` header until sign-in exists. A
+missing or malformed header is answered **422** with ``field: "X-Lysbord-User"``,
+like every other missing or invalid request value (FastAPI's own rule for missing
+headers, query and body fields), so a client needs one rule for "fix this value".
+It is checked before the body reaches a service, so nothing is written.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from fastapi import Depends, Header, Request
 from lysbord.domain.errors import InvalidValue
 from lysbord.services.context import Context
 
+ACTOR_HEADER = "X-Lysbord-User"
 ACTOR = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
@@ -19,18 +27,18 @@ def get_context(request: Request) -> Context:
 
 
 def get_actor(
-    x_lysbord_user: Annotated[
-        str | None, Header(description="Who makes this change (until sign-in exists)")
-    ] = None,
+    actor: Annotated[
+        str,
+        Header(
+            alias=ACTOR_HEADER,
+            description="Who makes this change (until sign-in exists): 1-64 of A-Z a-z 0-9 . _ @ -",
+        ),
+    ],
 ) -> str:
-    """Every write is attributed; an anonymous write is refused rather than guessed."""
-    if x_lysbord_user is None:
-        raise InvalidValue("header required: who makes this change", field="X-Lysbord-User")
-    if not ACTOR.match(x_lysbord_user):
-        raise InvalidValue(
-            "1-64 letters, digits or . _ @ -", field="X-Lysbord-User", value=x_lysbord_user
-        )
-    return x_lysbord_user
+    """Every write is attributed; an anonymous or unreadable actor is refused, not guessed."""
+    if not ACTOR.match(actor):
+        raise InvalidValue("1-64 letters, digits or . _ @ -", field=ACTOR_HEADER, value=actor)
+    return actor
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

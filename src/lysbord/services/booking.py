@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lysbord.domain.calendar import require_aware
 from lysbord.domain.errors import InvalidValue, SlotTaken, SlotUnsuitable, UnknownAppointment
 from lysbord.domain.slots import check_slot_fits
 from lysbord.domain.workflow import ProcedureState, check_transition
@@ -35,6 +36,7 @@ from lysbord.store.queries import (
 
 MAX_OFFERS = 200
 DEFAULT_HORIZON = timedelta(days=365)
+_JUST_AFTER = timedelta(microseconds=1)
 MODALITY_FAMILIES = {"DX": ("DX", "CR"), "CR": ("CR", "DX")}
 
 
@@ -70,13 +72,15 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
     if not 1 <= q.limit <= MAX_OFFERS:
         raise InvalidValue(f"must be 1 to {MAX_OFFERS}", field="limit", value=q.limit)
     now = ctx.now()
+    start_from = require_aware(q.start_from, "start_from") if q.start_from else None
+    start_before = require_aware(q.start_before, "start_before") if q.start_before else None
     with ctx.uow(readonly=True) as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, q.accession)
         code = procedure_code(s, procedure.code)
         site_ids = [site_by_code(s, c, field="site").id for c in q.sites] if q.sites else None
-        start = max(filter(None, (q.start_from, referral.earliest_at, now)))
-        end = q.start_before or now + DEFAULT_HORIZON
+        start = max(filter(None, (start_from, referral.earliest_at, now)))
+        end = start_before or now + DEFAULT_HORIZON
 
         def search(frm: datetime, to: datetime, sites: Sequence[int] | None) -> list[FreeSlot]:
             return free_slots(
@@ -89,7 +93,9 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
                 limit=q.limit,
             )
 
-        due = min(referral.due_at, end)
+        # A slot starting at the very deadline is still within it (tracking.flags agrees),
+        # so the first two searches end just after due_at; start_before stays exclusive.
+        due = min(referral.due_at + _JUST_AFTER, end)
         pref = referral.preferred_site_id
         found: list[FreeSlot] = []
         if pref is not None and (site_ids is None or pref in site_ids):

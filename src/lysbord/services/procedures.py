@@ -54,11 +54,12 @@ def act(
     with ctx.uow() as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, accession, for_update=True)
-        if action is Action.RELEASE and procedure.state != ProcedureState.ON_HOLD:
+        if action == Action.RELEASE and procedure.state != ProcedureState.ON_HOLD:
             raise IllegalTransition(
-                f"only a procedure on hold can be released, not {procedure.state}",
+                f"cannot go from {procedure.state} to {target} by release"
+                f" (only a procedure {ProcedureState.ON_HOLD} can be released)",
                 field="state",
-                value=procedure.state,
+                value=str(target),
             )
         move(s, procedure, referral, target, actor=actor, at=now, reason=reason)
         appointment = active_appointment(s, procedure.id)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from lysbord.domain.calendar import require_aware
 from lysbord.domain.errors import InvalidValue, NotFound
 from lysbord.domain.priorities import Priority, compute_deadlines
 from lysbord.domain.tracking import Queue
@@ -52,7 +53,7 @@ class ReferralFilter:
 def create_referral(ctx: Context, cmd: NewReferral, actor: str) -> ReferralView:
     _check_new(cmd)
     now = ctx.now()
-    received = cmd.received_at or now
+    received = require_aware(cmd.received_at or now, "received_at")
     if received > now:
         raise InvalidValue("lies in the future", field="received_at", value=received.isoformat())
     deadlines = compute_deadlines(
@@ -177,6 +178,7 @@ def get_referral(ctx: Context, referral_id: int) -> ReferralView:
 
 def list_referrals(ctx: Context, flt: ReferralFilter) -> tuple[list[ReferralView], int]:
     """One page of referrals (most urgent deadline first) and how many matched in all."""
+    _check_page(flt)
     now = ctx.now()
     with ctx.uow(readonly=True) as uow:
         s = uow.session
@@ -193,6 +195,14 @@ def list_referrals(ctx: Context, flt: ReferralFilter) -> tuple[list[ReferralView
     return views[flt.offset : flt.offset + flt.limit], len(views)
 
 
+def _check_page(flt: ReferralFilter) -> None:
+    """A negative offset would page backwards from the end in Python and fail in SQL."""
+    if flt.limit < 1:
+        raise InvalidValue("must be 1 or more", field="limit", value=flt.limit)
+    if flt.offset < 0:
+        raise InvalidValue("must be 0 or more", field="offset", value=flt.offset)
+
+
 def _needs_views(flt: ReferralFilter) -> bool:
     """Queues and overdue flags are computed, so filtering on them needs the views."""
     return flt.overdue is not None or flt.status not in (None, "open", "closed")
@@ -204,7 +214,7 @@ def _filtered(s: Session, flt: ReferralFilter) -> Select[tuple[Referral]]:
         patient = patient_by_identifier(s, flt.cpr.strip().replace("-", "").upper())
         stmt = stmt.where(Referral.patient_id == patient.id)
     if flt.priority:
-        stmt = stmt.where(Referral.priority == flt.priority.value)
+        stmt = stmt.where(Referral.priority == Priority(flt.priority).value)
     if flt.site:
         stmt = stmt.where(_at_site(site_by_code(s, flt.site).id))
     if flt.status == "closed":

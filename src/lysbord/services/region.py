@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from lysbord.domain.calendar import require_aware
 from lysbord.domain.errors import InvalidValue, NotFound
 from lysbord.domain.slots import OpeningHours, generate_slots
 from lysbord.services.context import Context
@@ -162,6 +163,7 @@ def block(
     actor: str,
 ) -> int:
     """Close a room or a whole site for a window; bookings inside it stay, visibly affected."""
+    start_at, end_at = require_aware(start_at, "start_at"), require_aware(end_at, "end_at")
     if end_at <= start_at:
         raise InvalidValue("must be after start_at", field="end_at", value=end_at.isoformat())
     if not reason.strip():

@@ -15,9 +15,9 @@ from sqlalchemy import Row, and_, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.tracking import Flags, ProcedureSnapshot, Queue, flags, referral_queue
-from lysbord.domain.workflow import ProcedureState
+from lysbord.domain.workflow import TERMINAL, ProcedureState
 from lysbord.services.context import Context
-from lysbord.services.views import primary_identifiers
+from lysbord.services.views import display_name, primary_identifiers
 from lysbord.store.models import Appointment, Patient, Procedure, Referral, Room, Site, Slot
 
 UNASSIGNED = "-"
@@ -104,17 +104,30 @@ def _place(rows: list[Row[tuple]], sites: dict[int, str], now: datetime) -> Plac
     ]
     queue = referral_queue(snaps, now)
     booked = [r for r in rows if r.start_at is not None and r.state == "booked"]
-    site_id = booked[0].site_id if booked else first.preferred_site_id
     last_start = max((r.start_at for r in booked), default=None)
     return Placement(
         first.id,
         first.patient_id,
         first.priority,
         first.due_at,
-        sites.get(site_id, UNASSIGNED),
+        sites.get(_site_id(rows) or 0, UNASSIGNED),
         queue,
         flags(queue, first.due_at, first.notify_by, last_start, now),
     )
+
+
+def _site_id(rows: list[Row[tuple]]) -> int | None:  # type: ignore[type-arg]
+    """Where the patient is expected or already is: the earliest open appointment's site.
+
+    Booked, arrived, in-progress and completed procedures keep their appointment, so
+    a patient who arrived at another hospital than the preferred one is counted there.
+    Without an open appointment the referral belongs to its preferred site.
+    """
+    open_states = {s.value for s in ProcedureState if s not in TERMINAL}
+    held = [r for r in rows if r.start_at is not None and r.state in open_states]
+    if not held:
+        return rows[0].preferred_site_id  # type: ignore[no-any-return]
+    return min(held, key=lambda r: r.start_at).site_id  # type: ignore[no-any-return]
 
 
 def board(ctx: Context) -> Board:
@@ -142,8 +155,7 @@ def _overdue_items(s: Session, late: Iterable[Placement]) -> list[OverdueItem]:
     late = list(late)
     patient_ids = {p.patient_id for p in late}
     names = {
-        p.id: f"{p.family_name}, {p.given_name}"
-        for p in s.scalars(select(Patient).where(Patient.id.in_(patient_ids)))
+        p.id: display_name(p) for p in s.scalars(select(Patient).where(Patient.id.in_(patient_ids)))
     }
     numbers = primary_identifiers(s, patient_ids)
     return [

@@ -144,6 +144,15 @@ def primary_identifiers(session: Session, patient_ids: Iterable[int]) -> dict[in
     return dict(rows.tuples().all())
 
 
+def display_name(patient: Patient) -> str:
+    """``Family, Given`` as on a ward list; just ``Family`` when there is no given name."""
+    return (
+        f"{patient.family_name}, {patient.given_name}"
+        if patient.given_name
+        else patient.family_name
+    )
+
+
 def patient_view(session: Session, patient: Patient) -> PatientView:
     idents = session.scalars(
         select(PatientIdentifier)
@@ -280,7 +289,7 @@ def _referral_view(
         id=r.id,
         patient_id=r.patient_id,
         cpr=cpr,
-        patient_name=f"{patient.family_name}, {patient.given_name}".rstrip(", "),
+        patient_name=display_name(patient),
         referring_unit=r.referring_unit,
         clinical_question=r.clinical_question,
         priority=r.priority,

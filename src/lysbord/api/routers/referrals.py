@@ -8,11 +8,16 @@ from fastapi import APIRouter, Query
 
 from lysbord.api.deps import ActorDep, ContextDep
 from lysbord.api.schemas import Page, ReferralCreate
+from lysbord.domain.errors import InvalidValue
 from lysbord.domain.priorities import Priority
+from lysbord.domain.tracking import Queue
 from lysbord.services import referrals
 from lysbord.services.views import ReferralView
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
+
+STATES = ("open", "closed", *(q.value for q in Queue))
+STATE_HELP = "open, closed, or the queue an open referral is in: " + ", ".join(STATES[2:])
 
 
 @router.post("", status_code=201)
@@ -26,14 +31,15 @@ def create_referral(body: ReferralCreate, ctx: ContextDep, actor: ActorDep) -> R
 def list_referrals(
     ctx: ContextDep,
     cpr: str | None = None,
-    state: Annotated[str | None, Query(description="open, closed or a queue name")] = None,
+    state: Annotated[str | None, Query(description=STATE_HELP)] = None,
     priority: Priority | None = None,
     site: str | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ReferralView]:
-    """Referrals, most urgent deadline first."""
+    """Referrals, most urgent deadline first, one page at a time with the total."""
+    _check_state(state)
     flt = referrals.ReferralFilter(cpr, state, priority, site, overdue, limit, offset)
     items, total = referrals.list_referrals(ctx, flt)
     return Page(items=items, total=total, limit=limit, offset=offset)
@@ -43,3 +49,9 @@ def list_referrals(
 def get_referral(referral_id: int, ctx: ContextDep) -> ReferralView:
     """One referral with its procedures, queue and flags."""
     return referrals.get_referral(ctx, referral_id)
+
+
+def _check_state(state: str | None) -> None:
+    """Named as the query parameter is named (the service calls it ``status``)."""
+    if state is not None and state not in STATES:
+        raise InvalidValue(f"not one of {', '.join(STATES)}", field="state", value=state)

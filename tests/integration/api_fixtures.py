@@ -1,0 +1,116 @@
+"""The REST API as a client sees it: a TestClient on the ``ctx`` region, and small steps.
+
+Test modules import ``api_fixture`` from here; tests then ask for ``api`` (the fixture's
+name, so the import does not shadow the argument). Every step goes through HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lysbord.api.app import create_app
+from lysbord.services.context import Context
+from tests.helpers import random_cpr
+
+USER = {"X-Lysbord-User": "api.tester"}
+PROBLEM = "application/problem+json"
+ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+@pytest.fixture(name="api")
+def api_fixture(ctx: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(ctx)) as client:
+        yield client
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    """The JSON of a successful answer, or a failure that shows the problem detail."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
+    """Check an error answer is a problem detail with this status naming this field."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert body.get("field") == field, body
+    if field is not None:
+        assert body["reason"], body
+    return body
+
+
+def register(api: TestClient, cpr: str | None = None, **fields: Any) -> dict[str, Any]:
+    body = {"cpr": cpr or random_cpr(), "family_name": "Sørensen", "given_name": "Åse"}
+    return ok(api.post("/api/v1/patients", json=body | fields, headers=USER), 201)
+
+
+def referral_body(cpr: str, priority: str = "routine", **fields: Any) -> dict[str, Any]:
+    body = {
+        "cpr": cpr,
+        "referring_unit": "Lungemedicinsk afd.",
+        "clinical_question": "Mistanke om lungecancer",
+        "priority": priority,
+        "procedures": ["UXCC00"],
+    }
+    return body | fields
+
+
+def refer(api: TestClient, cpr: str, priority: str = "routine", **fields: Any) -> dict[str, Any]:
+    body = referral_body(cpr, priority, **fields)
+    return ok(api.post("/api/v1/referrals", json=body, headers=USER), 201)
+
+
+def accession(api: TestClient, priority: str = "routine", **fields: Any) -> str:
+    """A new patient with one referral; the accession number of its first procedure."""
+    return str(refer(api, register(api)["cpr"], priority, **fields)["procedures"][0]["accession"])
+
+
+def slots(api: TestClient, acc: str, **params: Any) -> list[dict[str, Any]]:
+    return ok(api.get("/api/v1/slots", params={"accession": acc, **params}))
+
+
+def book(api: TestClient, acc: str, slot_id: int) -> dict[str, Any]:
+    body = {"accession": acc, "slot_id": slot_id}
+    return ok(api.post("/api/v1/appointments", json=body, headers=USER), 201)
+
+
+def procedure(api: TestClient, acc: str) -> dict[str, Any]:
+    return ok(api.get(f"/api/v1/procedures/{acc}"))
+
+
+def act(api: TestClient, acc: str, action: str, reason: str | None = None) -> Any:
+    body = {"reason": reason} if reason else None
+    return api.post(f"/api/v1/procedures/{acc}/{action}", json=body, headers=USER)
+
+
+def tracker(api: TestClient) -> dict[str, Any]:
+    return ok(api.get("/api/v1/tracker"))
+
+
+def datetimes(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a JSON answer that looks like a date and time, with where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from datetimes(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from datetimes(item, f"{path}[{i}]")
+    elif isinstance(value, str) and ISO_DATETIME.match(value):
+        yield path, value
+
+
+def assert_offsets(value: Any) -> int:
+    """Every datetime is ISO 8601 with a UTC offset (never naive); returns how many."""
+    found = list(datetimes(value))
+    for path, text in found:
+        parsed = datetime.fromisoformat(text)
+        assert parsed.utcoffset() is not None, f"{path} = {text!r} has no offset"
+    return len(found)

@@ -1,0 +1,236 @@
+"""The API's contract: who writes, malformed requests, problem details, OpenAPI, datetimes.
+
+A missing or malformed ``X-Lysbord-User`` is 422 naming the header (see api/deps.py);
+a body that is not JSON is 400 naming ``body``; every error is application/problem+json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from lysbord.services.context import Context
+from lysbord.store.models import Event
+from tests.helpers import random_cpr
+from tests.integration.api_fixtures import (  # noqa: F401
+    PROBLEM,
+    USER,
+    act,
+    api_fixture,
+    assert_offsets,
+    book,
+    ok,
+    problem,
+    procedure,
+    refer,
+    register,
+    slots,
+    tracker,
+)
+
+
+def event_count(ctx: Context) -> int:
+    with ctx.uow(readonly=True) as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+@pytest.fixture
+def world(api) -> dict[str, Any]:
+    """One of each thing a write can name: patients, a booked procedure, a merge."""
+    cpr, other, merged = (register(api)["cpr"] for _ in range(3))
+    acc = refer(api, cpr)["procedures"][0]["accession"]
+    appointment = book(api, acc, slots(api, acc)[0]["slot_id"])
+    body = {"target_cpr": other, "reason": "duplicate"}
+    merge = ok(api.post(f"/api/v1/patients/{merged}/merge", json=body, headers=USER))
+    return {
+        "cpr": cpr,
+        "other": other,
+        "acc": acc,
+        "appointment": appointment["id"],
+        "slot": slots(api, acc)[0]["slot_id"],
+        "merge": merge["merges"][0]["id"],
+    }
+
+
+WRITES = {
+    "register": lambda w: ("/api/v1/patients", {"cpr": random_cpr(), "family_name": "Lund"}),
+    "refer": lambda w: (
+        "/api/v1/referrals",
+        {
+            "cpr": w["cpr"],
+            "referring_unit": "Akut",
+            "clinical_question": "Fraktur?",
+            "priority": "urgent",
+            "procedures": ["UXRC00"],
+        },
+    ),
+    "book": lambda w: ("/api/v1/appointments", {"accession": w["acc"], "slot_id": w["slot"]}),
+    "cancel": lambda w: (f"/api/v1/appointments/{w['appointment']}/cancel", {"reason": "ill"}),
+    "arrive": lambda w: (f"/api/v1/procedures/{w['acc']}/arrive", None),
+    "merge": lambda w: (
+        f"/api/v1/patients/{w['cpr']}/merge",
+        {"target_cpr": w["other"], "reason": "same"},
+    ),
+    "undo": lambda w: (f"/api/v1/patients/merges/{w['merge']}/undo", {"reason": "not same"}),
+    "block": lambda w: (
+        "/api/v1/blocks",
+        {
+            "site": "AAA",
+            "start_at": "2026-11-24T07:00:00Z",
+            "end_at": "2026-11-24T08:00:00Z",
+            "reason": "power",
+        },
+    ),
+}
+
+
+CREATED = {"register": 201, "refer": 201, "book": 201, "block": 201}
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_every_write_needs_the_actor_header_and_writes_nothing_without(api, ctx, world, write):
+    path, body = WRITES[write](world)
+    before, board = event_count(ctx), tracker(api)
+    found = problem(api.post(path, json=body), 422, "X-Lysbord-User")
+    assert found["reason"] == "Field required" and found["errors"][0]["in"] == "header"
+    assert event_count(ctx) == before and tracker(api) == board
+    assert ok(api.post(path, json=body, headers=USER), CREATED.get(write, 200))
+    assert event_count(ctx) > before
+
+
+@pytest.mark.parametrize("header", ["", "two words", "x" * 65, "ærø".encode(), "a/b"])
+def test_an_unreadable_actor_is_refused(api, ctx, header):
+    before = event_count(ctx)
+    body = {"cpr": random_cpr(), "family_name": "Lund"}
+    response = api.post("/api/v1/patients", json=body, headers={"X-Lysbord-User": header})
+    assert "1-64" in problem(response, 422, "X-Lysbord-User")["reason"]
+    assert event_count(ctx) == before
+    problem(api.get(f"/api/v1/patients/{body['cpr']}"), 404, "cpr")
+
+
+def test_reads_need_no_actor(api, world):
+    assert procedure(api, world["acc"])["procedure"]["accession"] == world["acc"]
+    assert ok(api.get(f"/api/v1/patients/{world['cpr']}"))["cpr"] == world["cpr"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b'{"cpr": "0101651234",}', b"{'cpr': 1}", b'{"cpr": "0101651234" "x": 1}'],
+)
+def test_malformed_json_is_400_naming_the_body_and_where(api, ctx, raw):
+    before = event_count(ctx)
+    headers = USER | {"content-type": "application/json"}
+    found = problem(api.post("/api/v1/patients", content=raw, headers=headers), 400, "body")
+    assert found["title"] == "Malformed JSON" and "at character" in found["reason"]
+    assert event_count(ctx) == before
+
+
+def test_malformed_json_wins_over_a_missing_header(api):
+    headers = {"content-type": "application/json"}
+    problem(api.post("/api/v1/patients", content=b"{", headers=headers), 400, "body")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([{"cpr": "0101651234"}], "body"),
+        ("0101651234", "body"),
+        (None, "body"),
+        ({"cpr": 101651234, "family_name": "Lund"}, "cpr"),
+        ({"cpr": ["0101651234"], "family_name": "Lund"}, "cpr"),
+        ({"family_name": "Lund"}, "cpr"),
+    ],
+)
+def test_body_of_the_wrong_shape_names_the_field(api, body, field):
+    problem(api.post("/api/v1/patients", json=body, headers=USER), 422, field)
+
+
+def test_every_invalid_field_is_listed(api):
+    body = {"accession": 7, "slot_id": "late"}
+    found = problem(api.post("/api/v1/appointments", json=body, headers=USER), 422, "accession")
+    assert [(e["field"], e["in"]) for e in found["errors"]] == [
+        ("accession", "body"),
+        ("slot_id", "body"),
+    ]
+
+
+def test_a_missing_header_and_a_bad_body_are_reported_together(api):
+    found = problem(api.post("/api/v1/appointments", json={}, headers={}), 422, "X-Lysbord-User")
+    fields = {e["field"] for e in found["errors"]}
+    assert fields == {"X-Lysbord-User", "accession", "slot_id"}
+
+
+def test_problem_details_carry_instance_value_and_reason(api):
+    acc = refer(api, register(api)["cpr"])["procedures"][0]["accession"]
+    found = problem(act(api, acc, "arrive"), 409, "state")
+    assert found["instance"] == f"/api/v1/procedures/{acc}/arrive"
+    assert found["type"] == "about:blank" and found["title"] == "Illegal transition"
+    assert found["value"] == "arrived" and found["detail"].startswith("Invalid state 'arrived'")
+
+
+def test_unknown_route_and_wrong_method_are_problems(api):
+    missing = api.get("/api/v1/nowhere")
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    wrong = api.delete("/api/v1/patients")
+    assert wrong.status_code == 405 and wrong.headers["content-type"] == PROBLEM
+    assert "POST" in wrong.headers["allow"]
+
+
+def test_openapi_describes_every_route_and_its_errors(api):
+    spec = ok(api.get("/openapi.json"))
+    assert spec["openapi"].startswith("3.") and spec["info"]["title"] == "Lysbord"
+    operations = [
+        (path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
+    ]
+    assert len(operations) >= 17
+    for path, method, op in operations:
+        assert op.get("summary") and op.get("description"), f"{method} {path}"
+        assert PROBLEM in op["responses"]["422"]["content"], f"{method} {path}"
+        headers = [p for p in op.get("parameters", []) if p["in"] == "header"]
+        is_write = method == "post"
+        assert [(h["name"], h["required"]) for h in headers] == (
+            [("X-Lysbord-User", True)] if is_write else []
+        ), f"{method} {path}"
+    problem_schema = spec["components"]["schemas"]["Problem"]
+    assert {"title", "status", "detail", "field", "reason"} <= set(problem_schema["properties"])
+
+
+EXPECTED_PATHS = [
+    ("post", "/api/v1/patients"),
+    ("get", "/api/v1/patients/{cpr}"),
+    ("post", "/api/v1/patients/{cpr}/merge"),
+    ("post", "/api/v1/patients/merges/{merge_id}/undo"),
+    ("post", "/api/v1/referrals"),
+    ("get", "/api/v1/referrals"),
+    ("get", "/api/v1/procedures/{accession}"),
+    ("post", "/api/v1/procedures/{accession}/{action}"),
+    ("get", "/api/v1/slots"),
+    ("post", "/api/v1/appointments"),
+    ("post", "/api/v1/appointments/{appointment_id}/cancel"),
+    ("get", "/api/v1/tracker"),
+    ("get", "/api/v1/sites"),
+    ("get", "/api/v1/procedure-codes"),
+    ("post", "/api/v1/blocks"),
+]
+
+
+def test_openapi_lists_the_issue_endpoints(api):
+    paths = ok(api.get("/openapi.json"))["paths"]
+    assert [(m, p) for m, p in EXPECTED_PATHS if m not in paths.get(p, {})] == []
+
+
+def test_every_datetime_in_every_answer_has_an_offset(api, world):
+    path, body = WRITES["cancel"](world)
+    answers = [
+        ok(api.post(path, json=body, headers=USER)),
+        book(api, world["acc"], world["slot"]),
+        ok(act(api, world["acc"], "arrive")),
+        ok(api.get("/api/v1/referrals")),
+        ok(api.get(f"/api/v1/patients/{world['other']}")),
+        slots(api, world["acc"], limit=3),
+        tracker(api),
+    ]
+    counts = [assert_offsets(a) for a in answers]
+    assert all(counts[:3]) and sum(counts) >= 20, counts
