@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lysbord.domain.errors import (
+    Conflict,
     IllegalTransition,
     InvalidValue,
     SlotTaken,
@@ -389,7 +390,9 @@ def test_cancel_of_an_ended_or_unknown_appointment_is_refused(ctx):
     acc = accession(ctx)
     appt = booking.book(ctx, acc, offers(ctx, acc)[0].slot_id, "tester")
     booking.cancel_appointment(ctx, appt.id, "aflyst", "tester")
-    for appointment_id in (appt.id, 99_999_999):
-        with pytest.raises(UnknownAppointment) as err:
-            booking.cancel_appointment(ctx, appointment_id, "aflyst", "tester")
-        assert err.value.value == appointment_id
+    with pytest.raises(Conflict, match="already ended: aflyst") as ended:
+        booking.cancel_appointment(ctx, appt.id, "aflyst", "tester")
+    assert ended.value.value == appt.id
+    with pytest.raises(UnknownAppointment) as err:
+        booking.cancel_appointment(ctx, 99_999_999, "aflyst", "tester")
+    assert err.value.value == 99_999_999

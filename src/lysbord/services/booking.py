@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
-from lysbord.domain.errors import InvalidValue, SlotTaken, SlotUnsuitable, UnknownAppointment
+from lysbord.domain.errors import (
+    Conflict,
+    InvalidValue,
+    SlotTaken,
+    SlotUnsuitable,
+    UnknownAppointment,
+)
 from lysbord.domain.slots import check_slot_fits
 from lysbord.domain.workflow import ProcedureState, check_transition
 from lysbord.services.context import Context
@@ -221,9 +227,15 @@ def cancel_appointment(ctx: Context, appointment_id: int, reason: str, actor: st
     with ctx.uow() as uow:
         s = uow.session
         appointment = s.get(Appointment, appointment_id, with_for_update=True)
-        if appointment is None or not appointment.active:
+        if appointment is None:
             raise UnknownAppointment(
-                "no active appointment with this id", field="appointment_id", value=appointment_id
+                "no appointment with this id", field="appointment_id", value=appointment_id
+            )
+        if not appointment.active:
+            raise Conflict(
+                f"the appointment already ended: {appointment.end_reason}",
+                field="appointment_id",
+                value=appointment_id,
             )
         procedure = s.get_one(Procedure, appointment.procedure_id, with_for_update=True)
         referral = s.get_one(Referral, procedure.referral_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
@@ -42,7 +42,7 @@ class NewReferral:
 @dataclass(frozen=True, slots=True)
 class ReferralFilter:
     cpr: str | None = None
-    status: str | None = None  # "open", "closed" or a queue name
+    state: str | None = None  # "open", "closed" or a queue name
     priority: Priority | None = None
     site: str | None = None
     overdue: bool | None = None
@@ -188,8 +188,8 @@ def list_referrals(ctx: Context, flt: ReferralFilter) -> tuple[list[ReferralView
             page = s.scalars(stmt.limit(flt.limit).offset(flt.offset)).all()
             return referral_views(s, page, now), total
         views = referral_views(s, s.scalars(stmt).all(), now)
-    if flt.status is not None and flt.status in QUEUES:
-        views = [v for v in views if v.queue == Queue(flt.status)]
+    if flt.state is not None and flt.state in QUEUES:
+        views = [v for v in views if v.queue == Queue(flt.state)]
     if flt.overdue is not None:
         views = [v for v in views if v.flags.overdue == flt.overdue]
     return views[flt.offset : flt.offset + flt.limit], len(views)
@@ -205,7 +205,7 @@ def _check_page(flt: ReferralFilter) -> None:
 
 def _needs_views(flt: ReferralFilter) -> bool:
     """Queues and overdue flags are computed, so filtering on them needs the views."""
-    return flt.overdue is not None or flt.status not in (None, "open", "closed")
+    return flt.overdue is not None or flt.state not in (None, "open", "closed")
 
 
 def _filtered(s: Session, flt: ReferralFilter) -> Select[tuple[Referral]]:
@@ -217,25 +217,27 @@ def _filtered(s: Session, flt: ReferralFilter) -> Select[tuple[Referral]]:
         stmt = stmt.where(Referral.priority == Priority(flt.priority).value)
     if flt.site:
         stmt = stmt.where(_at_site(site_by_code(s, flt.site).id))
-    if flt.status == "closed":
+    if flt.state == "closed":
         return stmt.where(Referral.closed_at.is_not(None))
-    if flt.status is not None and flt.status != "open" and flt.status not in QUEUES:
-        raise InvalidValue("not open, closed or a queue name", field="status", value=flt.status)
-    return stmt if flt.status is None else stmt.where(Referral.closed_at.is_(None))
+    if flt.state is not None and flt.state != "open" and flt.state not in QUEUES:
+        raise InvalidValue(
+            f"not open, closed or a queue name ({', '.join(sorted(QUEUES))})",
+            field="state",
+            value=flt.state,
+        )
+    return stmt if flt.state is None else stmt.where(Referral.closed_at.is_(None))
 
 
 def _at_site(site_id: int) -> ColumnElement[bool]:
-    """Preferred at the site, or booked into one of its rooms."""
-    booked_there = (
+    """As the tracker counts it: booked into one of its rooms, or preferred there if unbooked."""
+    booked = (
         select(Procedure.id)
         .join(Appointment, Appointment.procedure_id == Procedure.id)
         .join(Slot, Slot.id == Appointment.slot_id)
         .join(Room, Room.id == Slot.room_id)
-        .where(
-            Procedure.referral_id == Referral.id,
-            Appointment.active.is_(True),
-            Room.site_id == site_id,
-        )
-        .exists()
+        .where(Procedure.referral_id == Referral.id, Appointment.active.is_(True))
     )
-    return or_(Referral.preferred_site_id == site_id, booked_there)
+    return or_(
+        booked.where(Room.site_id == site_id).exists(),
+        and_(Referral.preferred_site_id == site_id, ~booked.exists()),
+    )

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from lysbord.api.deps import ActorDep, ContextDep
 from lysbord.api.schemas import Page, ReferralCreate
-from lysbord.domain.errors import InvalidValue
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.services import referrals
@@ -39,7 +38,6 @@ def list_referrals(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ReferralView]:
     """Referrals, most urgent deadline first, one page at a time with the total."""
-    _check_state(state)
     flt = referrals.ReferralFilter(cpr, state, priority, site, overdue, limit, offset)
     items, total = referrals.list_referrals(ctx, flt)
     return Page(items=items, total=total, limit=limit, offset=offset)
@@ -49,9 +47,3 @@ def list_referrals(
 def get_referral(referral_id: int, ctx: ContextDep) -> ReferralView:
     """One referral with its procedures, queue and flags."""
     return referrals.get_referral(ctx, referral_id)
-
-
-def _check_state(state: str | None) -> None:
-    """Named as the query parameter is named (the service calls it ``status``)."""
-    if state is not None and state not in STATES:
-        raise InvalidValue(f"not one of {', '.join(STATES)}", field="state", value=state)
