@@ -226,18 +226,24 @@ def cancel_appointment(ctx: Context, appointment_id: int, reason: str, actor: st
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        appointment = s.get(Appointment, appointment_id, with_for_update=True)
-        if appointment is None:
+        found = s.get(Appointment, appointment_id)
+        if found is None:
             raise UnknownAppointment(
                 "no appointment with this id", field="appointment_id", value=appointment_id
             )
+        # Lock order everywhere: the procedure, then its appointment (else book/act deadlock).
+        procedure = s.get_one(
+            Procedure, found.procedure_id, with_for_update=True, populate_existing=True
+        )
+        appointment = s.get_one(
+            Appointment, appointment_id, with_for_update=True, populate_existing=True
+        )
         if not appointment.active:
             raise Conflict(
                 f"the appointment already ended: {appointment.end_reason}",
                 field="appointment_id",
                 value=appointment_id,
             )
-        procedure = s.get_one(Procedure, appointment.procedure_id, with_for_update=True)
         referral = s.get_one(Referral, procedure.referral_id)
         move(
             s,
