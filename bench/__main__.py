@@ -7,7 +7,7 @@ import importlib
 
 from bench.common import Row, console, print_table
 
-SUITES = ("booking",)
+SUITES = ("booking", "dicom")
 
 
 def main() -> None:

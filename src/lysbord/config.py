@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +37,41 @@ class DeadlineSettings(BaseModel):
         return DeadlinePolicy(**self.model_dump())
 
 
+class DicomPeer(BaseModel):
+    """An application entity the DICOM door knows: who it is, where it listens, what it may do.
+
+    The address is where Lysbord connects *to* the peer (C-MOVE destination, Storage
+    Commitment reports); the flags say which services the peer may ask of Lysbord.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    ae_title: str = Field(min_length=1, max_length=16)
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
+    site: str | None = Field(None, min_length=1, max_length=16, description="site code")
+    store: bool = True
+    query: bool = True
+    retrieve: bool = True
+    worklist: bool = True
+    mpps: bool = True
+    commitment: bool = True
+
+    @field_validator("ae_title")
+    @classmethod
+    def _valid_ae_title(cls, value: str) -> str:
+        """PS3.5 6.2 AE: at most 16 characters, no backslash or control characters;
+        leading and trailing spaces are not significant, so they are dropped here."""
+        title = value.strip()
+        if not title:
+            raise ValueError(f"AE title {value!r} is empty or only spaces")
+        if "\\" in title or any(ord(c) < 0x20 or ord(c) > 0x7E for c in title):
+            raise ValueError(
+                f"AE title {value!r} has a backslash or a character outside printable ASCII"
+            )
+        return title
+
+
 class Settings(BaseSettings):
     """Everything a running Lysbord needs to know about its surroundings."""
 
@@ -53,10 +88,25 @@ class Settings(BaseSettings):
     dicom_workers: int = Field(2, ge=1, le=64, description="processes sharing the DICOM port")
     hl7_port: int = Field(2575, ge=0, le=65535)
     ae_title: str = Field("LYSBORD", min_length=1, max_length=16)
+    dicom_peers: list[DicomPeer] = Field(
+        default_factory=list, description="the AEs that may associate, and what each may do"
+    )
+    dicom_allow_any_peer: bool = Field(
+        False, description="accept unknown calling AE titles too (with every permission)"
+    )
     accession_prefix: str = Field("LB", pattern=r"^[A-Z]{1,4}$")
     uid_root: str = Field("2.25", pattern=r"^[0-9]+(\.[0-9]+)*$")
     region_issuer: str = Field("REGION-H", min_length=1, max_length=64)
     deadlines: DeadlineSettings = DeadlineSettings()
+
+    @model_validator(mode="after")
+    def _unique_peers(self) -> Self:
+        seen: set[str] = set()
+        for peer in self.dicom_peers:
+            if peer.ae_title in seen:
+                raise ValueError(f"dicom_peers: AE title {peer.ae_title!r} is listed twice")
+            seen.add(peer.ae_title)
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -88,4 +138,18 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     class _Settings(Settings):
         model_config = SettingsConfigDict(toml_file=toml_file if toml_file.is_file() else None)
 
-    return Settings.model_validate(_Settings(**given).model_dump())
+    try:
+        return Settings.model_validate(_Settings(**given).model_dump())
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """The first problem pydantic found, as a ConfigError naming the field, value and reason."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    reason = first["msg"].removeprefix("Value error, ")
+    if exc.error_count() > 1:
+        reason += f" (and {exc.error_count() - 1} more problems)"
+    value = first.get("input")
+    return ConfigError(reason, field=field, value=value if isinstance(value, str | int) else None)

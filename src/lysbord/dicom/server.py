@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
 from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
-from lysbord.dicom import store
+from lysbord.dicom import commitment, fastpath, mpps, peers, query, retrieve, store, worklist
 from lysbord.dicom.deps import DoorDeps, Handler, Installer
 from lysbord.dicom.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
 from lysbord.services.context import Context
@@ -51,6 +52,12 @@ def _echo(event: Any) -> int:
 INSTALLERS: tuple[Installer, ...] = (
     _install_echo,
     store.install,
+    peers.install,  # refuses unknown calling AE titles (EVT_REQUESTED)
+    commitment.install,
+    worklist.install,  # Modality Worklist C-FIND
+    mpps.install,  # MPPS N-CREATE / N-SET
+    query.install,  # Q/R C-FIND; after worklist: it routes MWL C-FINDs there
+    retrieve.install,  # C-MOVE / C-GET; after store: it sets the storage SCP role
 )
 
 
@@ -72,6 +79,7 @@ class DicomDoor:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        fastpath.install()
         self.deps = DoorDeps(ctx, BlobStore(ctx.settings.data_dir / "blobs"))
         self.ae, self._handlers = make_ae(self.deps)
         self._server: ThreadedAssociationServer | None = None
@@ -95,7 +103,10 @@ class DicomDoor:
         self._thread = threading.Thread(target=serve, name="dicom-acceptor", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop listening and close the socket; associations in progress are aborted."""
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop listening; give associations in progress ``grace`` seconds, then abort them."""
+        deadline = time.monotonic() + grace
+        while self.ae.active_associations and time.monotonic() < deadline:
+            time.sleep(0.05)
         self._server = None
         self.ae.shutdown()

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.header import HeaderError, read_header
 from lysbord.dicom.meta import file_meta
+from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.services.archive import InstanceIds, Received, store_instance
 from lysbord.services.context import Context
@@ -45,6 +46,8 @@ def install(ae: AE, deps: DoorDeps) -> list[Handler]:
 
 def handle_store(event: Event, ctx: Context, blobs: BlobStore, ids: InstanceIds) -> Any:
     """Store one instance; the status is sent only after the bytes and index are durable."""
+    if not allowed(ctx, event.assoc.requestor.ae_title, "store"):
+        return refused(event.assoc.requestor.ae_title, "store")
     req = cast(C_STORE, event.request)
     sop_class, sop_uid = str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID)
     ts = str(event.context.transfer_syntax)

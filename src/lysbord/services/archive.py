@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -58,32 +58,64 @@ def store_instance(
     parts: list[bytes],
     ids: InstanceIds | None = None,
 ) -> StoreOutcome:
-    """Write the bytes durably, then index them in one transaction; return what happened."""
+    """Write the bytes durably, then index them in one transaction; return what happened.
+
+    The common case (a new instance of a known series) is one INSERT and a COMMIT.
+    """
     blob = blobs.put(parts)
     now = ctx.now()
     ids = ids or InstanceIds()
+    h = item.header
     with ctx.uow() as uow:
         s = uow.session
-        existing = s.execute(
-            select(Instance.id, Instance.blob_key).where(
-                Instance.sop_instance_uid == item.sop_instance_uid
+        study_id, new_study = _study_id(s, item, now, ids)
+        series_id = ids.series.get(h["SeriesInstanceUID"]) or _ensure_series(s, h, study_id)
+        instance_id = _insert_instance(s, item, series_id, blob.key, blob.size, now)
+        if instance_id is None:
+            outcome = _repeat(s, item, blob.key, blob.size, now)
+        else:
+            if new_study:
+                reconcile_study(ctx, s, s.get_one(Study, study_id), actor="system", at=now)
+            outcome = StoreOutcome(
+                "stored", instance_id, study_uid=h["StudyInstanceUID"], new_study=new_study
             )
-        ).first()
-        if existing is not None:
-            outcome = _repeat(s, item, existing.id, existing.blob_key, blob.key, blob.size, now)
-            uow.commit()
-            return outcome
-        outcome, study_id, series_id = _index(ctx, s, item, blob.key, blob.size, now, ids)
         uow.commit()
-    ids.studies[outcome.study_uid] = study_id  # remembered only once committed
-    ids.series[item.header["SeriesInstanceUID"]] = series_id
+    ids.studies[h["StudyInstanceUID"]] = study_id  # remembered only once committed
+    ids.series[h["SeriesInstanceUID"]] = series_id
     return outcome
 
 
-def _repeat(
-    s: Session, item: Received, instance_id: int, old_key: str, key: str, size: int, now: datetime
-) -> StoreOutcome:
-    study_uid = item.header.get("StudyInstanceUID", "")
+def _study_id(s: Session, item: Received, now: datetime, ids: InstanceIds) -> tuple[int, bool]:
+    known = ids.studies.get(item.header["StudyInstanceUID"])
+    return (known, False) if known is not None else _ensure_study(s, item, now)
+
+
+def _insert_instance(
+    s: Session, item: Received, series_id: int, key: str, size: int, now: datetime
+) -> int | None:
+    """The new row's id, or None when this SOP Instance UID is already indexed."""
+    values = {
+        "sop_instance_uid": item.sop_instance_uid,
+        "series_id": series_id,
+        "sop_class_uid": item.sop_class_uid,
+        "instance_number": item.header.get("InstanceNumber", "")[:12],
+        "transfer_syntax": item.transfer_syntax,
+        "blob_key": key,
+        "size": size,
+        "received_at": now,
+    }
+    stmt = _insert(s, Instance, values, "sop_instance_uid").returning(Instance.id)
+    return s.execute(stmt).scalar()
+
+
+def _repeat(s: Session, item: Received, key: str, size: int, now: datetime) -> StoreOutcome:
+    """The same bytes again are fine; other bytes under the same UID are kept aside."""
+    study_uid = item.header["StudyInstanceUID"]
+    instance_id, old_key = s.execute(
+        select(Instance.id, Instance.blob_key).where(
+            Instance.sop_instance_uid == item.sop_instance_uid
+        )
+    ).one()
     if old_key == key:
         return StoreOutcome("stored", instance_id=instance_id, study_uid=study_uid)
     conflict = InstanceConflict(
@@ -98,42 +130,17 @@ def _repeat(
     return StoreOutcome("conflict", conflict_id=conflict.id, study_uid=study_uid)
 
 
-def _index(
-    ctx: Context, s: Session, item: Received, key: str, size: int, now: datetime, ids: InstanceIds
-) -> tuple[StoreOutcome, int, int]:
-    h = item.header
-    study_uid = h["StudyInstanceUID"]
-    study_id = ids.studies.get(study_uid)
-    new_study = False
-    if study_id is None:
-        study_id, new_study = _ensure_study(s, item, now)
-    series_id = ids.series.get(h["SeriesInstanceUID"]) or _ensure_series(s, h, study_id)
-    instance = Instance(
-        sop_instance_uid=item.sop_instance_uid,
-        series_id=series_id,
-        sop_class_uid=item.sop_class_uid,
-        instance_number=h.get("InstanceNumber", "")[:12],
-        transfer_syntax=item.transfer_syntax,
-        blob_key=key,
-        size=size,
-        received_at=now,
-    )
-    s.add(instance)
-    s.flush()
-    if new_study:
-        reconcile_study(ctx, s, s.get_one(Study, study_id), actor="system", at=now)
-    outcome = StoreOutcome(
-        "stored", instance_id=instance.id, study_uid=study_uid, new_study=new_study
-    )
-    return outcome, study_id, series_id
+def _insert(s: Session, table: Any, values: dict[str, Any], key: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, in the dialect at hand."""
+    dialect = s.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
 
 
 def _upsert(s: Session, table: Any, values: dict[str, Any], key: str) -> bool:
     """Insert unless a row with this unique key exists; True if this call made it."""
-    dialect = s.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
-    return bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    result = cast(CursorResult[Any], s.execute(_insert(s, table, values, key)))
+    return bool(result.rowcount)
 
 
 def _ensure_study(s: Session, item: Received, now: datetime) -> tuple[int, bool]:

@@ -1,0 +1,169 @@
+"""Three small changes to pynetdicom's I/O loops that the store path needs (DOMAIN.md §8).
+
+pynetdicom 3.0.4 reads a PDU 4 KB at a time, its DUL thread sleeps 1 ms whenever
+it finds nothing to do, and the acceptor's reactor sleeps 1 ms on every pass. A
+CT instance then waits for up to three such sleeps. Here:
+
+1. ``AssociationSocket.recv`` reads the whole PDU with ``recv_into``;
+2. the DUL thread's idle sleep becomes a ``select`` on its socket and on a wake-up
+   pipe written by ``send_pdu``, so it wakes for incoming data *and* outgoing
+   responses at once;
+3. the acceptor reactor's sleep becomes a wait on its DIMSE message queue.
+
+Also pynetdicom's per-message log formatting is turned off. These touch its
+internals, so they apply only to the pinned version, and the whole DICOM test
+suite runs with them on.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+from typing import Any
+
+import pynetdicom
+from pynetdicom import _config, association, dul
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.transport import AssociationSocket
+
+log = logging.getLogger(__name__)
+PINNED = "3.0.4"
+REACTOR_PASS = 0.001  # the sleep at the top of Association._run_reactor
+_lock = threading.Lock()
+_installed = False
+
+
+def _recv_whole(self: AssociationSocket, nr_bytes: int) -> bytearray:
+    """Read exactly ``nr_bytes`` (fewer only if the peer closed), in as few calls as possible."""
+    sock = self.socket
+    if sock is None:
+        return bytearray()
+    buffer = bytearray(nr_bytes)
+    view = memoryview(buffer)
+    read = 0
+    while read < nr_bytes:
+        n = sock.recv_into(view[read:], nr_bytes - read)
+        if not n:
+            del view
+            return buffer[:read]
+        read += n
+    return buffer
+
+
+class _DulTime:
+    """Stands in for ``time`` inside pynetdicom.dul: sleeping becomes waiting for work."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        me = threading.current_thread()
+        sock = getattr(getattr(me, "socket", None), "socket", None)
+        wake = getattr(me, "_lysbord_wake", None)
+        if not isinstance(me, DULServiceProvider) or sock is None or wake is None:
+            time.sleep(seconds)
+            return
+        try:
+            ready, _, _ = select.select([sock, wake[0]], [], [], seconds)
+        except (OSError, ValueError):  # the socket closed under us
+            return
+        if wake[0] in ready:
+            _drain(wake[0])
+
+
+class _ReactorTime:
+    """Stands in for ``time`` inside pynetdicom.association: the reactor waits on its queue."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        me = threading.current_thread()
+        queue = getattr(getattr(me, "dimse", None), "msg_queue", None)
+        # Only the reactor's own 1 ms pass; its 0.1 ms waits for a pause must stay sleeps.
+        reactor = me is getattr(me, "_lysbord_reactor", None)
+        if queue is None or seconds != REACTOR_PASS or not reactor:
+            time.sleep(seconds)
+            return
+        with queue.not_empty:  # holds the queue's mutex: look at its deque, not qsize()
+            if not queue.queue:
+                queue.not_empty.wait(seconds)
+
+
+def _drain(sock: socket.socket) -> None:
+    try:
+        while sock.recv(4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _wrap_dul_run(original: Any) -> Any:
+    def run(self: DULServiceProvider) -> None:
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        self._lysbord_wake = (reader, writer)  # type: ignore[attr-defined]
+        try:
+            original(self)
+        finally:
+            self._lysbord_wake = None  # type: ignore[attr-defined]
+            reader.close()
+            writer.close()
+
+    return run
+
+
+def _wrap_send_pdu(original: Any) -> Any:
+    def send_pdu(self: DULServiceProvider, primitive: Any) -> None:
+        original(self, primitive)
+        wake = getattr(self, "_lysbord_wake", None)
+        if wake is not None:
+            try:
+                wake[1].send(b"\0")
+            except (BlockingIOError, OSError):
+                pass  # already signalled, or closing
+
+    return send_pdu
+
+
+def _wrap_reactor(original: Any) -> Any:
+    def _run_reactor(self: Any) -> None:
+        self._lysbord_reactor = self
+        original(self)
+
+    return _run_reactor
+
+
+def install() -> bool:
+    """Apply the changes once per process; False (and a warning) on another pynetdicom."""
+    global _installed
+    with _lock:
+        if _installed:
+            return True
+        if pynetdicom.__version__ != PINNED:
+            log.warning(
+                "pynetdicom %s is not %s: running without the fast path",
+                pynetdicom.__version__,
+                PINNED,
+            )
+            return False
+        # pynetdicom formats every PDU and identifier for its log even when nobody reads it.
+        _config.LOG_HANDLER_LEVEL = "none"
+        _config.LOG_REQUEST_IDENTIFIERS = False
+        _config.LOG_RESPONSE_IDENTIFIERS = False
+        AssociationSocket.recv = _recv_whole  # type: ignore[method-assign]
+        DULServiceProvider.run = _wrap_dul_run(DULServiceProvider.run)  # type: ignore[method-assign]
+        DULServiceProvider.send_pdu = _wrap_send_pdu(DULServiceProvider.send_pdu)  # type: ignore[method-assign]
+        association.Association._run_reactor = _wrap_reactor(  # type: ignore[method-assign]
+            association.Association._run_reactor
+        )
+        dul.time = _DulTime()  # type: ignore[assignment,attr-defined]
+        association.time = _ReactorTime()  # type: ignore[assignment,attr-defined]
+        _installed = True
+        return True

@@ -1,0 +1,164 @@
+"""MPPS N-CREATE / N-SET with pynetdicom as the scanner, against the running door."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.association import Association
+from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
+from sqlalchemy import select
+
+from lysbord.dicom.server import DicomDoor
+from lysbord.services import booking, procedures
+from lysbord.services.context import Context
+from lysbord.store.archive_models import PerformedStep
+from tests.helpers import new_referral
+
+SCANNER = "AAACT1"
+
+
+def booked(ctx: Context) -> tuple[str, str]:
+    """(accession, Study Instance UID) of a CT booked into Alfa's CT 1."""
+    accession = new_referral(ctx).procedures[0].accession
+    offer = booking.find_slots(ctx, booking.SlotSearch(accession, sites=["AAA"], limit=1))[0]
+    booking.book(ctx, accession, offer.slot_id, "tester")
+    return accession, procedures.get_procedure(ctx, accession).procedure.study_uid
+
+
+@pytest.fixture
+def assoc(door: DicomDoor) -> Iterator[Association]:
+    ae = AE(ae_title=SCANNER)
+    ae.add_requested_context(ModalityPerformedProcedureStep)
+    association = ae.associate("127.0.0.1", door.port, ae_title="LYSBORD")
+    assert association.is_established
+    yield association
+    association.release()
+
+
+def started(accession: str, study_uid: str, status: str = "IN PROGRESS") -> Dataset:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    item = Dataset()
+    item.AccessionNumber = accession
+    item.StudyInstanceUID = study_uid
+    item.ScheduledProcedureStepID = accession
+    item.RequestedProcedureID = accession
+    ds.ScheduledStepAttributesSequence = [item]
+    ds.PatientName = "Sørensen^Åse"
+    ds.Modality = "CT"
+    ds.PerformedStationAETitle = SCANNER
+    ds.PerformedProcedureStepID = "1"
+    ds.PerformedProcedureStepStartDate = "20261123"
+    ds.PerformedProcedureStepStartTime = "090000"
+    ds.PerformedProcedureStepStatus = status
+    ds.PerformedSeriesSequence = []
+    return ds
+
+
+def ended(status: str, series: list[str] = (), reason: str | None = None) -> Dataset:  # type: ignore[assignment]
+    ds = Dataset()
+    ds.PerformedProcedureStepStatus = status
+    ds.PerformedProcedureStepEndDate = "20261123"
+    ds.PerformedProcedureStepEndTime = "091500"
+    items = []
+    for uid in series:
+        item = Dataset()
+        item.SeriesInstanceUID = uid
+        item.ReferencedImageSequence = []
+        items.append(item)
+    ds.PerformedSeriesSequence = items
+    if reason:
+        code = Dataset()
+        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "110514", "DCM", reason
+        ds.PerformedProcedureStepDiscontinuationReasonCodeSequence = [code]
+    return ds
+
+
+def create(assoc: Association, ds: Dataset, uid: str | None) -> Any:
+    status, _ = assoc.send_n_create(ds, ModalityPerformedProcedureStep, uid)
+    return status
+
+
+def update(assoc: Association, ds: Dataset, uid: str) -> Any:
+    status, _ = assoc.send_n_set(ds, ModalityPerformedProcedureStep, uid)
+    return status
+
+
+def step(ctx: Context, uid: str) -> PerformedStep | None:
+    with ctx.uow(readonly=True) as uow:
+        found = uow.session.scalars(select(PerformedStep).where(PerformedStep.mpps_uid == uid)
+                                    ).first()
+        if found is not None:
+            uow.session.expunge(found)  # a plain record from here on
+        return found
+
+
+def test_started_then_completed_moves_the_procedure_and_keeps_the_series(
+        ctx: Context, assoc: Association) -> None:
+    accession, study_uid = booked(ctx)
+    uid, series = generate_uid(), [generate_uid(), generate_uid()]
+    assert create(assoc, started(accession, study_uid), uid).Status == 0x0000
+    assert procedures.get_procedure(ctx, accession).procedure.state == "in-progress"
+    assert update(assoc, ended("COMPLETED", series), uid).Status == 0x0000
+    detail = procedures.get_procedure(ctx, accession)
+    assert detail.procedure.state == "completed"
+    assert {e.actor for e in detail.events[-3:]} == {f"dicom:{SCANNER}"}
+    row = step(ctx, uid)
+    assert row is not None and row.series_uids == series and row.status == "COMPLETED"
+    assert row.attributes["00100010"]["Value"] == [{"Alphabetic": "Sørensen^Åse"}]
+
+
+def test_discontinued_carries_the_scanners_reason(ctx: Context, assoc: Association) -> None:
+    accession, study_uid = booked(ctx)
+    uid = generate_uid()
+    create(assoc, started(accession, study_uid), uid)
+    assert update(assoc, ended("DISCONTINUED", reason="Patient uncooperative"), uid).Status == 0
+    detail = procedures.get_procedure(ctx, accession)
+    assert detail.procedure.state == "discontinued"
+    assert [e.reason for e in detail.events if e.to_state == "discontinued"] == [
+        "Patient uncooperative"]
+
+
+def test_off_worklist_step_is_accepted_and_kept_without_procedure(
+        ctx: Context, assoc: Association) -> None:
+    uid = generate_uid()
+    assert create(assoc, started("NOTOURS1", generate_uid()), uid).Status == 0x0000
+    row = step(ctx, uid)
+    assert row is not None and row.procedure_id is None
+
+
+def test_the_scp_assigns_a_uid_when_the_scanner_gives_none(
+        ctx: Context, assoc: Association) -> None:
+    accession, study_uid = booked(ctx)
+    assert create(assoc, started(accession, study_uid), None).Status == 0x0000
+    with ctx.uow(readonly=True) as uow:
+        uid = uow.session.scalars(select(PerformedStep.mpps_uid)).one()
+    assert uid.startswith(ctx.settings.uid_root + ".")
+
+
+def test_every_refusal_has_its_status_and_comment_and_the_association_lives_on(
+        ctx: Context, assoc: Association) -> None:
+    accession, study_uid = booked(ctx)
+    uid = generate_uid()
+    wrong = create(assoc, started(accession, study_uid, "COMPLETED"), uid)
+    assert (wrong.Status, step(ctx, uid)) == (0x0106, None)
+    assert "PerformedProcedureStepStatus" in wrong.ErrorComment
+    assert create(assoc, started(accession, study_uid), uid).Status == 0x0000
+    again = create(assoc, started(accession, study_uid), uid)
+    assert again.Status == 0x0111 and "already exists" in again.ErrorComment
+    unknown = update(assoc, ended("COMPLETED"), generate_uid())
+    assert unknown.Status == 0x0112 and "no such MPPS" in unknown.ErrorComment
+    assert update(assoc, ended("COMPLETED"), uid).Status == 0x0000
+    late = update(assoc, ended("DISCONTINUED"), uid)
+    assert late.Status == 0x0110 and "already completed" in late.ErrorComment
+    unbooked = new_referral(ctx).procedures[0].accession
+    illegal = create(assoc, started(unbooked, generate_uid()), generate_uid())
+    assert illegal.Status == 0x0110
+    assert "cannot go from requested to in-progress" in illegal.ErrorComment
+    assert procedures.get_procedure(ctx, accession).procedure.state == "completed"
+    assert assoc.is_established
