@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from lysbord.bootstrap import build_context
@@ -71,6 +72,8 @@ def demo(
 ) -> None:
     """Create the capital region's demo: 9 hospitals, rooms, slots, patients, referrals."""
     from lysbord.demo import build_demo, region_exists
+    from lysbord.demo.peers_file import write_peers_file
+    from lysbord.services.region import list_sites
 
     ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
     try:
@@ -81,6 +84,9 @@ def demo(
             console.print("[red]A region exists already; use an empty database.[/red]")
             raise typer.Exit(1)
         build_demo(ctx, scale=scale, seed=seed, console=console)
+        toml = ctx.settings.data_dir / "lysbord.toml"
+        if config is None and write_peers_file(toml, list_sites(ctx)):
+            console.print(f"DICOM peers (the scanners, DCMTK's default AE titles) in {toml}")
     finally:
         ctx.db.dispose()
 
@@ -90,13 +96,22 @@ def check(
     data_dir: DataDir = None,
     database_url: DbUrl = None,
     config: ConfigFile = None,
+    skip_blobs: Annotated[
+        bool, typer.Option("--skip-blobs", help="Do not read every image blob (the slow rule)")
+    ] = False,
 ) -> None:
-    """Prove the invariants over the whole database; exit 1 if one is broken."""
+    """Prove the invariants over the whole database and archive; exit 1 if one is broken."""
     from lysbord.services.check import run_checks
 
     ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
     try:
-        findings = run_checks(ctx)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("reading image blobs", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            findings = run_checks(ctx, blobs=not skip_blobs, progress=progress)
     finally:
         ctx.db.dispose()
     table = Table("rule", "result", title="lysbord check")
@@ -110,6 +125,8 @@ def check(
         console.print(f"[bold red]{f.rule}[/bold red]")
         for example in f.examples:
             console.print(f"  - {example}")
+    if skip_blobs:
+        console.print("Image blobs not read (--skip-blobs).")
     if broken:
         raise typer.Exit(1)
     console.print("[green]All invariants hold.[/green]")

@@ -7,10 +7,10 @@ from fastapi.responses import RedirectResponse
 
 from lysbord import __version__
 from lysbord.api import problems
-from lysbord.api.routers import booking, patients, procedures, referrals, region, tracker
+from lysbord.api.routers import booking, patients, procedures, referrals, region, studies, tracker
 from lysbord.services.context import Context
 
-ROUTERS = (patients, referrals, procedures, booking, tracker, region)
+ROUTERS = (patients, referrals, procedures, booking, tracker, region, studies)
 
 DESCRIPTION = """Regional radiology information system and image archive.
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -138,9 +138,12 @@ def _insert(s: Session, table: Any, values: dict[str, Any], key: str) -> Any:
 
 
 def _upsert(s: Session, table: Any, values: dict[str, Any], key: str) -> bool:
-    """Insert unless a row with this unique key exists; True if this call made it."""
-    result = cast(CursorResult[Any], s.execute(_insert(s, table, values, key)))
-    return bool(result.rowcount)
+    """Insert unless a row with this unique key exists; True if this call made it.
+
+    RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+    """
+    stmt = _insert(s, table, values, key).returning(table.id)
+    return s.execute(stmt).first() is not None
 
 
 def _ensure_study(s: Session, item: Received, now: datetime) -> tuple[int, bool]:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.tracking import Flags, ProcedureSnapshot, Queue, flags, referral_queue
 from lysbord.domain.workflow import ProcedureState
+from lysbord.store.archive_models import Instance, Series, Study
 from lysbord.store.models import (
     Appointment,
     Event,
@@ -90,6 +91,24 @@ class EventView:
 
 
 @dataclass(frozen=True, slots=True)
+class StudySummary:
+    """The images a procedure has, enough to say "they are here" without opening them."""
+
+    study_uid: str
+    modalities: list[str]
+    series_count: int
+    instance_count: int
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StudyCounts:
+    modalities: list[str]
+    series_count: int
+    instance_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProcedureView:
     id: int
     referral_id: int
@@ -102,6 +121,7 @@ class ProcedureView:
     state: str
     images_received_at: datetime | None
     appointment: AppointmentView | None
+    study: StudySummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +248,7 @@ def procedure_views(
         .all()
     )
     appointments = appointment_views(session, [p.id for p, _ in rows])
+    studies = study_summaries(session, [p.id for p, _ in rows])
     by_referral: dict[int, list[ProcedureView]] = defaultdict(list)
     for p, code in rows:
         by_referral[p.referral_id].append(
@@ -243,9 +264,55 @@ def procedure_views(
                 p.state,
                 p.images_received_at,
                 appointments.get(p.id),
+                studies.get(p.id),
             )
         )
     return by_referral
+
+
+def study_counts(session: Session, study_ids: Collection[int]) -> dict[int, StudyCounts]:
+    """Modalities, series and instances of many studies in two grouped queries."""
+    ids = set(study_ids)
+    series = session.execute(
+        select(Series.study_id, Series.modality, func.count(Series.id))
+        .where(Series.study_id.in_(ids))
+        .group_by(Series.study_id, Series.modality)
+    ).tuples()
+    modalities: dict[int, set[str]] = defaultdict(set)
+    series_count: dict[int, int] = defaultdict(int)
+    for study_id, modality, n in series:
+        series_count[study_id] += n
+        if modality:
+            modalities[study_id].add(modality)
+    instances = session.execute(
+        select(Series.study_id, func.count(Instance.id))
+        .join(Instance, Instance.series_id == Series.id)
+        .where(Series.study_id.in_(ids))
+        .group_by(Series.study_id)
+    ).tuples()
+    instance_count = dict(instances.all())
+    return {
+        i: StudyCounts(sorted(modalities[i]), series_count[i], instance_count.get(i, 0))
+        for i in ids
+    }
+
+
+def study_summaries(session: Session, procedure_ids: Sequence[int]) -> dict[int, StudySummary]:
+    """The study linked to each procedure that has one (the first, should there be more)."""
+    rows = session.execute(
+        select(Study.id, Study.procedure_id, Study.study_uid, Study.received_at)
+        .where(Study.procedure_id.in_(procedure_ids))
+        .order_by(Study.id.desc())
+    ).tuples()
+    first = {procedure_id: (sid, uid, at) for sid, procedure_id, uid, at in rows.all()}
+    counts = study_counts(session, [sid for sid, _, _ in first.values()])
+    return {
+        procedure_id: StudySummary(
+            uid, counts[sid].modalities, counts[sid].series_count, counts[sid].instance_count, at
+        )
+        for procedure_id, (sid, uid, at) in first.items()
+        if procedure_id is not None
+    }
 
 
 def referral_views(
