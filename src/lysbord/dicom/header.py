@@ -2,9 +2,11 @@
 
 The store path must not build a pydicom Dataset per instance (DOMAIN.md §8): this
 walks the little-endian element headers (PS3.5 7.1), skipping values and sequences,
-and stops after the last wanted tag, long before Pixel Data. Anything it cannot
-walk (big endian, a malformed stream) falls back to pydicom, which then also
-decides whether the dataset is readable at all.
+and keeps only the wanted values. It walks on to the end (headers only, so the
+cost is a few microseconds) because a stream cut short must be refused, not
+archived: pydicom silently accepts a value shorter than its length. Anything else
+it cannot walk (big endian, a bad VR) falls back to pydicom, which then decides
+whether the dataset is readable at all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from io import BytesIO
 
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.filereader import read_dataset
+from pydicom.multival import MultiValue
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 # keyword -> tag, for the attributes the archive indexes.
@@ -76,10 +79,16 @@ class HeaderError(ValueError):
     """The stream is not a dataset this reader (or pydicom) can walk."""
 
 
+class Truncated(HeaderError):
+    """The stream ends inside an element: cut short by the sender or on the way."""
+
+
 def read_header(data: bytes, transfer_syntax: str) -> dict[str, str]:
     """The WANTED attributes present in ``data``, as stripped text, decoded per charset."""
     try:
         raw = _walk(_inflate(data, transfer_syntax), transfer_syntax == ImplicitVRLittleEndian)
+    except Truncated:
+        raise  # pydicom would read what is there and call it a dataset
     except (IndexError, struct.error, HeaderError, zlib.error):
         return _with_pydicom(data, transfer_syntax)
     return _decode(raw)
@@ -94,12 +103,13 @@ def _inflate(data: bytes, transfer_syntax: str) -> bytes:
 
 
 def _walk(data: bytes, implicit: bool) -> dict[str, bytes]:
+    """The raw WANTED values; every top-level element must end within ``data``."""
     found: dict[str, bytes] = {}
     pos, end = 0, len(data)
     while pos < end:
+        if end - pos < 8 and not data[pos:].strip(b"\x00"):
+            break  # a few zero bytes of padding after the last element
         tag, length, header = _element(data, pos, implicit)
-        if tag > LAST_WANTED:
-            break
         pos += header
         if length == UNDEFINED:
             pos = _skip_sequence(data, pos, implicit)
@@ -107,19 +117,26 @@ def _walk(data: bytes, implicit: bool) -> dict[str, bytes]:
         if tag in WANTED:
             found[WANTED[tag]] = data[pos : pos + length]
         pos += length
-    if pos > end:
-        raise HeaderError("element runs past the end of the dataset")
+        if pos > end:
+            raise Truncated(
+                f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) runs {pos - end} bytes "
+                "past the end of the dataset"
+            )
     return found
 
 
 def _element(data: bytes, pos: int, implicit: bool) -> tuple[int, int, int]:
     """(tag, value length, header size) of the element at ``pos``."""
+    if pos + 8 > len(data):
+        raise Truncated(f"dataset truncated: element header at offset {pos} is cut short")
     group, elem = _TAG.unpack_from(data, pos)
     tag = group << 16 | elem
     if implicit or group == 0xFFFE:
         return tag, _U32.unpack_from(data, pos + 4)[0], 8
     vr = data[pos + 4 : pos + 6]
     if vr in LONG_VRS:
+        if pos + 12 > len(data):
+            raise Truncated(f"dataset truncated: element header at offset {pos} is cut short")
         return tag, _U32.unpack_from(data, pos + 8)[0], 12
     if not vr.isalpha():
         raise HeaderError(f"bad VR {vr!r} at offset {pos}")
@@ -157,8 +174,16 @@ def _decode(raw: dict[str, bytes]) -> dict[str, str]:
             if key in TEXT_WITH_CHARSET
             else value.decode("ascii", "replace")
         )
-        out[key] = text.rstrip("\x00 ").lstrip()
+        out[key] = _strip(text.split("\\"))
     return out
+
+
+def _strip(values: list[str]) -> str:
+    """Each value without its padding (spaces, NUL; PS3.5 6.2), joined by backslash again.
+
+    Other whitespace, such as a no-break space, is content and stays.
+    """
+    return "\\".join(v.strip("\x00 ") for v in values)
 
 
 def _with_pydicom(data: bytes, transfer_syntax: str) -> dict[str, str]:
@@ -173,9 +198,18 @@ def _with_pydicom(data: bytes, transfer_syntax: str) -> dict[str, str]:
             stop_when=lambda tag, vr, length: tag > LAST_WANTED,
         )
         return {
-            kw: str(ds[kw].value).strip()
+            kw: _text(ds[kw].value)
             for kw in WANTED.values()
             if kw != "SpecificCharacterSet" and kw in ds
         }
     except Exception as exc:  # pydicom raises many kinds; all mean "cannot understand"
         raise HeaderError(f"cannot read the dataset: {exc}") from exc
+
+
+def _text(value: object) -> str:
+    """A pydicom value as the walker gives it: "" when empty, values joined by backslash."""
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue):
+        return _strip([str(v) for v in value])
+    return _strip(str(value).split("\\"))

@@ -3,16 +3,26 @@
 put(): sha256 while writing a temporary file in the store's own filesystem, fsync,
 os.replace to ``ab/cd/<sha256>``, fsync the directory. Only then may the index
 row be committed and the sender told "stored". The same bytes twice are one file.
+
+A process killed between mkstemp and the rename leaves its temporary file behind;
+nothing points at it. Each BlobStore removes those older than STALE_AFTER seconds
+when it opens, so they do not pile up over crashes. The age keeps it off files that
+another process (another node on a shared store) is still writing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+STALE_AFTER = 60.0  # seconds without a write: the writer is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +37,22 @@ class BlobStore:
         self.root = root
         self._tmp = root / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self.removed_stale = self.remove_stale_tmp()
+
+    def remove_stale_tmp(self, older_than: float = STALE_AFTER) -> int:
+        """Delete temporary files left by crashed writers; how many went."""
+        cutoff = time.time() - older_than
+        removed = 0
+        for entry in os.scandir(self._tmp):
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # another process removed it first
+        if removed:
+            log.warning("removed %d stale temporary blob files from %s", removed, self._tmp)
+        return removed
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key[2:4] / key
@@ -57,7 +83,8 @@ class BlobStore:
         folder = final.parent
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(folder.parent)
+            _fsync_dir(folder.parent)  # ab/ now names cd/
+            _fsync_dir(self.root)  # and the root names ab/, if it is new too
         os.replace(tmp, final)
         _fsync_dir(folder)
         return True
