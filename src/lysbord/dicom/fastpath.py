@@ -10,7 +10,8 @@ CT instance then waits for up to three such sleeps. Here:
    responses at once;
 3. the acceptor reactor's sleep becomes a wait on its DIMSE message queue.
 
-Also pynetdicom's per-message log formatting is turned off. These touch its
+Also pynetdicom's per-message log formatting and pydicom's per-value validation
+are turned off. These touch its
 internals, so they apply only to the pinned version, and the whole DICOM test
 suite runs with them on.
 """
@@ -25,6 +26,7 @@ import time
 from typing import Any
 
 import pynetdicom
+from pydicom import config as pydicom_config
 from pynetdicom import _config, association, dul
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket
@@ -153,6 +155,10 @@ def install() -> bool:
                 PINNED,
             )
             return False
+        # Values we build are ours, and queries are checked by the handlers: pydicom's
+        # per-assignment validation costs a worklist answer more than its SQL.
+        pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+        pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
         # pynetdicom formats every PDU and identifier for its log even when nobody reads it.
         _config.LOG_HANDLER_LEVEL = "none"
         _config.LOG_REQUEST_IDENTIFIERS = False

@@ -104,8 +104,9 @@ def _insert_instance(
         "size": size,
         "received_at": now,
     }
-    stmt = _insert(s, Instance, values, "sop_instance_uid").returning(Instance.id)
-    return s.execute(stmt).scalar()
+    table = Instance.__table__  # Core, not the ORM's bulk-insert path: this runs per instance
+    stmt = _insert(s, table, values, "sop_instance_uid").returning(table.c.id)
+    return s.connection().execute(stmt).scalar()
 
 
 def _repeat(s: Session, item: Received, key: str, size: int, now: datetime) -> StoreOutcome:

@@ -4,8 +4,8 @@ put(): sha256 while writing a temporary file in the store's own filesystem, fsyn
 os.replace to ``ab/cd/<sha256>``, fsync the directory. Only then may the index
 row be committed and the sender told "stored". The same bytes twice are one file.
 
-A process killed between mkstemp and the rename leaves its temporary file behind;
-nothing points at it. Each BlobStore removes those older than STALE_AFTER seconds
+A process killed between creating its temporary file and the rename leaves that
+file behind; nothing points at it. Each BlobStore removes those older than STALE_AFTER seconds
 when it opens, so they do not pile up over crashes. The age keeps it off files that
 another process (another node on a shared store) is still writing.
 """
@@ -13,9 +13,10 @@ another process (another node on a shared store) is still writing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
-import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class BlobStore:
         self._tmp = root / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
         self.removed_stale = self.remove_stale_tmp()
+        self._names = itertools.count()
+        self._folders: set[Path] = set()  # ab/cd/ folders known to exist and be durable
 
     def remove_stale_tmp(self, older_than: float = STALE_AFTER) -> int:
         """Delete temporary files left by crashed writers; how many went."""
@@ -60,31 +63,35 @@ class BlobStore:
     def put(self, parts: Iterable[bytes]) -> Stored:
         """Write the parts as one blob; durable when this returns."""
         digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+        tmp = self._tmp / f"{os.getpid()}-{threading.get_ident()}-{next(self._names)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         size = 0
         try:
-            with os.fdopen(fd, "wb") as f:
+            try:
                 for part in parts:
                     digest.update(part)
-                    f.write(part)
+                    _write_all(fd, part)
                     size += len(part)
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             key = digest.hexdigest()
-            return Stored(key, size, self._place(Path(tmp_name), key))
+            return Stored(key, size, self._place(tmp, key))
         finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def _place(self, tmp: Path, key: str) -> bool:
         final = self.path(key)
         if final.exists():
             return False
         folder = final.parent
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(folder.parent)  # ab/ now names cd/
-            _fsync_dir(self.root)  # and the root names ab/, if it is new too
+        if folder not in self._folders:
+            if not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True)
+                _fsync_dir(folder.parent)  # ab/ now names cd/
+                _fsync_dir(self.root)  # and the root names ab/, if it is new too
+            self._folders.add(folder)
         os.replace(tmp, final)
         _fsync_dir(folder)
         return True
@@ -102,6 +109,12 @@ class BlobStore:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
         return None if digest.hexdigest() == key else "content does not match its hash"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(folder: Path) -> None:
