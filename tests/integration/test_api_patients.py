@@ -176,3 +176,22 @@ def test_merge_and_undo_need_a_reason(api):
     problem(undo, 422, "reason")
     unknown = api.post("/api/v1/patients/merges/999999/undo", json={"reason": "x"}, headers=USER)
     problem(unknown, 404, "merge_id")
+
+
+def test_a_new_number_for_the_same_person_finds_the_one_record(api):
+    """DOMAIN.md §2: a person who gets a new number is not a new patient."""
+    old, new = random_cpr(), random_cpr()
+    patient = register(api, old)
+    body = {"number": f"{new[:6]}-{new[6:]}", "reason": "Nyt CPR-nummer"}
+    added = ok(api.post(f"/api/v1/patients/{old}/identifiers", json=body, headers=USER), 201)
+    assert [i["value"] for i in added["identifiers"]] == [old, new]
+    for number in (old, new):
+        assert ok(api.get(f"/api/v1/patients/{number}"))["id"] == patient["id"]
+    other = register(api)
+    taken = {"number": other["cpr"], "reason": "forkert"}
+    problem(
+        api.post(f"/api/v1/patients/{old}/identifiers", json=taken, headers=USER), 409, "number"
+    )
+    bad = {"number": "3213651234", "reason": "tastefejl"}
+    problem(api.post(f"/api/v1/patients/{old}/identifiers", json=bad, headers=USER), 422, "number")
+    assert len(ok(api.get(f"/api/v1/patients/{old}"))["identifiers"]) == 2

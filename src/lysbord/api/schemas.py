@@ -33,6 +33,11 @@ class MergeRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class IdentifierCreate(BaseModel):
+    number: str = Field(description="The new CPR or replacement number", examples=["0102034018"])
+    reason: str = Field(min_length=1, max_length=2000, examples=["Nyt CPR-nummer tildelt"])
+
+
 class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 

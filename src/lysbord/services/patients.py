@@ -16,7 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lysbord.domain.cpr import IdKind, PersonNumber, parse_person_number
-from lysbord.domain.errors import DuplicateIdentifier, InvalidValue, MergeRefused, NotFound
+from lysbord.domain.errors import (
+    DuplicateIdentifier,
+    InvalidCpr,
+    InvalidValue,
+    MergeRefused,
+    NotFound,
+)
 from lysbord.services.context import Context
 from lysbord.services.events import record
 from lysbord.services.reconcile import dicom_name
@@ -92,6 +98,42 @@ def _add_identifier(s: Session, patient: Patient, number: PersonNumber, region: 
         raise DuplicateIdentifier(
             "a patient with this number is already registered", field="cpr", value=number.formatted
         ) from None
+
+
+def add_identifier(ctx: Context, cpr: str, number: str, reason: str, actor: str) -> PatientView:
+    """A further number for the same person (a new CPR, the real CPR after an e-CPR).
+
+    DOMAIN.md §2: a person who gets a new number is never a new patient; every number
+    they ever had keeps finding the one record.
+    """
+    try:
+        parsed = parse_person_number(number)
+    except InvalidCpr as exc:
+        raise InvalidCpr(exc.reason, field="number", value=number) from None
+    if not reason.strip():
+        raise InvalidValue("a new number needs a reason", field="reason")
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        patient = patient_by_identifier(s, _normal(cpr))
+        _lock(s, patient.id)
+        try:
+            _add_identifier(s, patient, parsed, ctx.settings.region_issuer)
+        except DuplicateIdentifier as exc:
+            raise DuplicateIdentifier(exc.reason, field="number", value=parsed.formatted) from None
+        record(
+            s,
+            "patient.identifier-added",
+            actor=actor,
+            at=now,
+            patient_id=patient.id,
+            reason=reason,
+            number=parsed.value,
+            kind_of_number=parsed.kind.value,
+        )
+        view = patient_view(s, patient)
+        uow.commit()
+    return view
 
 
 def get_patient(ctx: Context, cpr: str) -> PatientView:

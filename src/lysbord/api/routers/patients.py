@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lysbord.api.deps import ActorDep, ContextDep
-from lysbord.api.schemas import MergeRequest, PatientCreate, ReasonBody
+from lysbord.api.schemas import IdentifierCreate, MergeRequest, PatientCreate, ReasonBody
 from lysbord.services import patients
 from lysbord.services.views import PatientView
 
@@ -23,6 +23,14 @@ def register_patient(body: PatientCreate, ctx: ContextDep, actor: ActorDep) -> P
 def get_patient(cpr: str, ctx: ContextDep) -> PatientView:
     """A patient by any identifier, following merges to the surviving record."""
     return patients.get_patient(ctx, cpr)
+
+
+@router.post("/{cpr}/identifiers", status_code=201)
+def add_identifier(
+    cpr: str, body: IdentifierCreate, ctx: ContextDep, actor: ActorDep
+) -> PatientView:
+    """Give the patient a further number; every number keeps finding the same record."""
+    return patients.add_identifier(ctx, cpr, body.number, body.reason, actor)
 
 
 @router.post("/{cpr}/merge")
