@@ -87,6 +87,7 @@ def build_demo(
             paths.play(plan)
         merges = play_merges(runner, people, rng)
     runner.at(None)  # back to the real clock
+    region.refresh_statistics(ctx)
     _summary(console, ctx, Made(rooms, slots, len(people), len(plans), merges), today)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
@@ -149,7 +149,15 @@ def open_slots(
             if progress:
                 progress(len(rows))
         uow.commit()
+    refresh_statistics(ctx)
     return created
+
+
+def refresh_statistics(ctx: Context) -> None:
+    """After a bulk load: without fresh statistics PostgreSQL plans slot searches badly."""
+    with ctx.db.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
 
 
 def block(
