@@ -25,7 +25,9 @@ from lysbord.store.schema import metadata
 from lysbord.store.uow import Database
 from tests.helpers import build_small_region
 
-PG_ADMIN_URL = os.environ.get("LYSBORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "LYSBORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 BACKENDS = [b for b in os.environ.get("LYSBORD_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 # Monday 23 November 2026, 08:00 in Copenhagen.

@@ -30,15 +30,25 @@ def hours(slot_minutes: int, opens: time = time(8), closes: time = time(12)) -> 
 
 def build_small_region(ctx: Context, weeks: int = 4) -> None:
     add_procedure_codes(ctx, CODES)
-    add_site(ctx, "AAA", "Alfa Hospital", [
-        RoomSpec("CT1", "CT 1", "CT", "AAACT1", hours(15)),
-        RoomSpec("MR1", "MR 1", "MR", "AAAMR1", hours(30)),
-        RoomSpec("DX1", "Røntgen 1", "DX", "AAADX1", hours(10)),
-    ])
-    add_site(ctx, "BBB", "Beta Hospital", [
-        RoomSpec("CT1", "CT 1", "CT", "BBBCT1", hours(30)),
-        RoomSpec("US1", "UL 1", "US", "BBBUS1", hours(20)),
-    ])
+    add_site(
+        ctx,
+        "AAA",
+        "Alfa Hospital",
+        [
+            RoomSpec("CT1", "CT 1", "CT", "AAACT1", hours(15)),
+            RoomSpec("MR1", "MR 1", "MR", "AAAMR1", hours(30)),
+            RoomSpec("DX1", "Røntgen 1", "DX", "AAADX1", hours(10)),
+        ],
+    )
+    add_site(
+        ctx,
+        "BBB",
+        "Beta Hospital",
+        [
+            RoomSpec("CT1", "CT 1", "CT", "BBBCT1", hours(30)),
+            RoomSpec("US1", "UL 1", "US", "BBBUS1", hours(20)),
+        ],
+    )
     first = ctx.now().date()
     open_slots(ctx, first, first + timedelta(weeks=weeks))
 
@@ -62,15 +72,31 @@ def random_cpr(rng: random.Random | None = None, *, female: bool | None = None) 
 
 def new_patient(ctx: Context, **kwargs: str) -> str:
     cpr = kwargs.pop("cpr", None) or random_cpr()
-    patients.register_patient(ctx, patients.NewPatient(cpr, kwargs.pop("family_name", "Sørensen"),
-                                                       kwargs.pop("given_name", "Åse")), "tester")
+    patients.register_patient(
+        ctx,
+        patients.NewPatient(
+            cpr, kwargs.pop("family_name", "Sørensen"), kwargs.pop("given_name", "Åse")
+        ),
+        "tester",
+    )
     return cpr
 
 
-def new_referral(ctx: Context, cpr: str | None = None, *, codes: tuple[str, ...] = ("UXCC00",),
-                 priority: Priority = Priority.ROUTINE, **kwargs: object) -> ReferralView:
+def new_referral(
+    ctx: Context,
+    cpr: str | None = None,
+    *,
+    codes: tuple[str, ...] = ("UXCC00",),
+    priority: Priority = Priority.ROUTINE,
+    **kwargs: object,
+) -> ReferralView:
     cpr = cpr or new_patient(ctx)
-    cmd = referrals.NewReferral(cpr=cpr, referring_unit="Lungemedicinsk afd.",
-                                clinical_question="Mistanke om lungecancer", priority=priority,
-                                procedures=list(codes), **kwargs)  # type: ignore[arg-type]
+    cmd = referrals.NewReferral(
+        cpr=cpr,
+        referring_unit="Lungemedicinsk afd.",
+        clinical_question="Mistanke om lungecancer",
+        priority=priority,
+        procedures=list(codes),
+        **kwargs,
+    )  # type: ignore[arg-type]
     return referrals.create_referral(ctx, cmd, "tester")

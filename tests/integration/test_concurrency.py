@@ -33,6 +33,8 @@ from tests.helpers import new_patient, new_referral
 REPO = Path(__file__).resolve().parents[2]
 N_SLOTS = 20
 N_THREADS = 8
+
+
 @dataclass
 class Outcome:
     won: list[Any] = field(default_factory=list)

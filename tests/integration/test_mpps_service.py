@@ -36,8 +36,9 @@ def booked_accession(ctx: Context) -> str:
     return accession
 
 
-def started(ctx: Context, step_uid: str, *refs: ScheduledRef, status: str = "IN PROGRESS"
-            ) -> mpps.StepView:
+def started(
+    ctx: Context, step_uid: str, *refs: ScheduledRef, status: str = "IN PROGRESS"
+) -> mpps.StepView:
     attributes = {"00400252": {"vr": "CS", "Value": [status]}}
     return mpps.start_step(ctx, StepReport(step_uid, AE, status, attributes, refs=refs))
 
@@ -75,12 +76,18 @@ def test_start_moves_a_booked_procedure_through_arrival_to_in_progress(ctx: Cont
     accession = booked_accession(ctx)
     view = started(ctx, step_uid := uid(), ScheduledRef(accession=accession))
     assert (view.accession, view.procedure_state, view.status) == (
-        accession, "in-progress", "IN PROGRESS")
+        accession,
+        "in-progress",
+        "IN PROGRESS",
+    )
     assert moves(ctx, accession)[-2:] == [
-        ("booked", "arrived", f"dicom:{AE}"), ("arrived", "in-progress", f"dicom:{AE}")]
+        ("booked", "arrived", f"dicom:{AE}"),
+        ("arrived", "in-progress", f"dicom:{AE}"),
+    ]
     with ctx.uow(readonly=True) as uow:
-        row = uow.session.scalars(select(PerformedStep).where(PerformedStep.mpps_uid == step_uid)
-                                  ).one()
+        row = uow.session.scalars(
+            select(PerformedStep).where(PerformedStep.mpps_uid == step_uid)
+        ).one()
         assert row.attributes["00400252"]["Value"] == ["IN PROGRESS"]
         assert row.calling_ae == AE
 
@@ -99,7 +106,10 @@ def test_complete_records_the_series_and_completes_the_procedure(ctx: Context) -
     series = [uid(), uid()]
     view = finished(ctx, step_uid, "COMPLETED", series_uids=series)
     assert (view.status, view.procedure_state, view.series_uids) == (
-        "COMPLETED", "completed", series)
+        "COMPLETED",
+        "completed",
+        series,
+    )
     assert state(ctx, accession) == "completed"
 
 
@@ -114,7 +124,8 @@ def test_discontinue_gives_the_scanners_reason_or_a_default(ctx: Context) -> Non
     assert detail.events[-1].reason == "Patient refused"
     assert detail.referral.closed_at is not None  # its only procedure has ended
     assert procedures.get_procedure(ctx, second).events[-1].reason == (
-        "discontinued at the modality")
+        "discontinued at the modality"
+    )
 
 
 def test_the_step_is_found_by_step_id_or_study_uid_alone(ctx: Context) -> None:

@@ -30,5 +30,6 @@ def dcmtk(tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedPr
     """Run a DCMTK command-line tool; the Makefile installs the Debian package."""
     if shutil.which(tool) is None:
         raise RuntimeError(f"{tool} not found: run 'make test' (it installs dcmtk)")
-    return subprocess.run([tool, *args], capture_output=True, text=True, timeout=timeout,
-                          env=DCMTK_ENV, check=False)
+    return subprocess.run(
+        [tool, *args], capture_output=True, text=True, timeout=timeout, env=DCMTK_ENV, check=False
+    )

@@ -18,8 +18,9 @@ def test_echo(door: DicomDoor) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_store_ct_series_once_even_when_sent_twice(ctx: Context, door: DicomDoor,
-                                                   tmp_path: Path) -> None:
+def test_store_ct_series_once_even_when_sent_twice(
+    ctx: Context, door: DicomDoor, tmp_path: Path
+) -> None:
     files = [str(p) for p in ct_series(tmp_path, 5, patient_id="UNKNOWN1")]
     for _ in range(2):
         result = dcmtk("storescu", "-aec", "LYSBORD", "127.0.0.1", str(door.port), *files)

@@ -91,15 +91,17 @@ def update(assoc: Association, ds: Dataset, uid: str) -> Any:
 
 def step(ctx: Context, uid: str) -> PerformedStep | None:
     with ctx.uow(readonly=True) as uow:
-        found = uow.session.scalars(select(PerformedStep).where(PerformedStep.mpps_uid == uid)
-                                    ).first()
+        found = uow.session.scalars(
+            select(PerformedStep).where(PerformedStep.mpps_uid == uid)
+        ).first()
         if found is not None:
             uow.session.expunge(found)  # a plain record from here on
         return found
 
 
 def test_started_then_completed_moves_the_procedure_and_keeps_the_series(
-        ctx: Context, assoc: Association) -> None:
+    ctx: Context, assoc: Association
+) -> None:
     accession, study_uid = booked(ctx)
     uid, series = generate_uid(), [generate_uid(), generate_uid()]
     assert create(assoc, started(accession, study_uid), uid).Status == 0x0000
@@ -121,11 +123,13 @@ def test_discontinued_carries_the_scanners_reason(ctx: Context, assoc: Associati
     detail = procedures.get_procedure(ctx, accession)
     assert detail.procedure.state == "discontinued"
     assert [e.reason for e in detail.events if e.to_state == "discontinued"] == [
-        "Patient uncooperative"]
+        "Patient uncooperative"
+    ]
 
 
 def test_off_worklist_step_is_accepted_and_kept_without_procedure(
-        ctx: Context, assoc: Association) -> None:
+    ctx: Context, assoc: Association
+) -> None:
     uid = generate_uid()
     assert create(assoc, started("NOTOURS1", generate_uid()), uid).Status == 0x0000
     row = step(ctx, uid)
@@ -133,7 +137,8 @@ def test_off_worklist_step_is_accepted_and_kept_without_procedure(
 
 
 def test_the_scp_assigns_a_uid_when_the_scanner_gives_none(
-        ctx: Context, assoc: Association) -> None:
+    ctx: Context, assoc: Association
+) -> None:
     accession, study_uid = booked(ctx)
     assert create(assoc, started(accession, study_uid), None).Status == 0x0000
     with ctx.uow(readonly=True) as uow:
@@ -142,7 +147,8 @@ def test_the_scp_assigns_a_uid_when_the_scanner_gives_none(
 
 
 def test_every_refusal_has_its_status_and_comment_and_the_association_lives_on(
-        ctx: Context, assoc: Association) -> None:
+    ctx: Context, assoc: Association
+) -> None:
     accession, study_uid = booked(ctx)
     uid = generate_uid()
     wrong = create(assoc, started(accession, study_uid, "COMPLETED"), uid)

@@ -28,8 +28,9 @@ from tests.interop.test_worklist import findscu
 SCANNER = "AAACT1"
 
 
-def test_a_ct_thorax_from_referral_to_awaiting_report(ctx: Context, door: DicomDoor,
-                                                      tmp_path: Path) -> None:
+def test_a_ct_thorax_from_referral_to_awaiting_report(
+    ctx: Context, door: DicomDoor, tmp_path: Path
+) -> None:
     cpr = new_patient(ctx, family_name="Ærø", given_name="Søren")
     referral = new_referral(ctx, cpr)
     accession = referral.procedures[0].accession
@@ -38,9 +39,12 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(ctx: Context, door: DicomD
     booking.book(ctx, accession, today[0].slot_id, "booker")
 
     # The scanner asks for its day and finds the patient with the RIS's keys.
-    worklist = findscu(door, tmp_path, sps={"ScheduledStationAETitle": SCANNER,
-                                            "ScheduledProcedureStepStartDate": "20261123"},
-                       calling=SCANNER)
+    worklist = findscu(
+        door,
+        tmp_path,
+        sps={"ScheduledStationAETitle": SCANNER, "ScheduledProcedureStepStartDate": "20261123"},
+        calling=SCANNER,
+    )
     [item] = [ds for ds in worklist if ds.PatientID == cpr]
     study_uid = procedures.get_procedure(ctx, accession).procedure.study_uid
     assert (item.AccessionNumber, item.StudyInstanceUID) == (accession, study_uid)
@@ -52,22 +56,40 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(ctx: Context, door: DicomD
     assoc = ae.associate("127.0.0.1", door.port, ae_title="LYSBORD")
     assert assoc.is_established
     mpps_uid = generate_uid()
-    status, _ = assoc.send_n_create(started(item.AccessionNumber, item.StudyInstanceUID),
-                                    ModalityPerformedProcedureStep, mpps_uid)
+    status, _ = assoc.send_n_create(
+        started(item.AccessionNumber, item.StudyInstanceUID),
+        ModalityPerformedProcedureStep,
+        mpps_uid,
+    )
     assert status.Status == 0x0000
     assert procedures.get_procedure(ctx, accession).procedure.state == "in-progress"
 
     # The images, carrying the worklist's accession and Study Instance UID.
-    files = ct_series(tmp_path / "ct", 4, patient_id=cpr, accession=item.AccessionNumber,
-                      study_uid=item.StudyInstanceUID, patient_name="Ærø^Søren")
-    stored = dcmtk("storescu", "-aet", SCANNER, "-aec", "LYSBORD", "127.0.0.1", str(door.port),
-                   *map(str, files))
+    files = ct_series(
+        tmp_path / "ct",
+        4,
+        patient_id=cpr,
+        accession=item.AccessionNumber,
+        study_uid=item.StudyInstanceUID,
+        patient_name="Ærø^Søren",
+    )
+    stored = dcmtk(
+        "storescu",
+        "-aet",
+        SCANNER,
+        "-aec",
+        "LYSBORD",
+        "127.0.0.1",
+        str(door.port),
+        *map(str, files),
+    )
     assert stored.returncode == 0, stored.stderr
     series_uid = dcmread(files[0]).SeriesInstanceUID
 
     # MPPS: completed, naming the series.
-    status, _ = assoc.send_n_set(ended("COMPLETED", [series_uid]),
-                                 ModalityPerformedProcedureStep, mpps_uid)
+    status, _ = assoc.send_n_set(
+        ended("COMPLETED", [series_uid]), ModalityPerformedProcedureStep, mpps_uid
+    )
     assoc.release()
     assert status.Status == 0x0000
 
@@ -78,8 +100,9 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(ctx: Context, door: DicomD
         s = uow.session
         study = s.scalars(select(Study).where(Study.study_uid == study_uid)).one()
         assert study.procedure_id == detail.procedure.id
-        count = len(s.scalars(select(Instance.id).join(Series).where(Series.study_id == study.id)
-                              ).all())
+        count = len(
+            s.scalars(select(Instance.id).join(Series).where(Series.study_id == study.id)).all()
+        )
         assert count == 4
     view = referrals.get_referral(ctx, referral.id)
     assert view.queue == Queue.AWAITING_REPORT

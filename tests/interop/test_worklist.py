@@ -23,13 +23,28 @@ from tests.helpers import new_patient, new_referral
 from tests.interop.conftest import dcmtk
 
 TODAY = date(2026, 11, 23)  # the fixture clock's Monday
-SPS_KEYS = ("ScheduledStationAETitle", "ScheduledProcedureStepStartDate",
-            "ScheduledProcedureStepStartTime", "Modality", "ScheduledPerformingPhysicianName",
-            "ScheduledProcedureStepDescription", "ScheduledProcedureStepID",
-            "ScheduledProcedureStepStatus")
-TOP_KEYS = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
-            "AccessionNumber", "RequestedProcedureID", "RequestedProcedureDescription",
-            "StudyInstanceUID", "ReferringPhysicianName")
+SPS_KEYS = (
+    "ScheduledStationAETitle",
+    "ScheduledProcedureStepStartDate",
+    "ScheduledProcedureStepStartTime",
+    "Modality",
+    "ScheduledPerformingPhysicianName",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProcedureStepID",
+    "ScheduledProcedureStepStatus",
+)
+TOP_KEYS = (
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "AccessionNumber",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
+    "StudyInstanceUID",
+    "ReferringPhysicianName",
+)
 _queries = itertools.count()
 
 
@@ -40,12 +55,14 @@ class Booked:
     study_uid: str
 
 
-def book(ctx: Context, family: str, given: str, code: str, site: str, day: date, at: time
-         ) -> Booked:
+def book(
+    ctx: Context, family: str, given: str, code: str, site: str, day: date, at: time
+) -> Booked:
     cpr = new_patient(ctx, family_name=family, given_name=given)
     accession = new_referral(ctx, cpr, codes=(code,)).procedures[0].accession
-    search = booking.SlotSearch(accession, sites=[site], start_from=local_datetime(day, at),
-                                limit=1)
+    search = booking.SlotSearch(
+        accession, sites=[site], start_from=local_datetime(day, at), limit=1
+    )
     booking.book(ctx, accession, booking.find_slots(ctx, search)[0].slot_id, "tester")
     study_uid = procedures.get_procedure(ctx, accession).procedure.study_uid
     return Booked(cpr, accession, study_uid)
@@ -87,14 +104,31 @@ def query_file(folder: Path, top: dict[str, Any], sps: dict[str, Any] | None) ->
     return path
 
 
-def findscu(door: DicomDoor, tmp_path: Path, top: dict[str, Any] | None = None,
-            sps: dict[str, Any] | None = None, calling: str = "AAACT1") -> list[Dataset]:
+def findscu(
+    door: DicomDoor,
+    tmp_path: Path,
+    top: dict[str, Any] | None = None,
+    sps: dict[str, Any] | None = None,
+    calling: str = "AAACT1",
+) -> list[Dataset]:
     """Ask the door with ``findscu -W`` and read back the extracted responses."""
     folder = tmp_path / f"q{next(_queries)}"
     folder.mkdir()
     query = query_file(folder, top or {}, {} if sps is None else sps)
-    result = dcmtk("findscu", "-W", "-aet", calling, "-aec", "LYSBORD", "-X", "-od", str(folder),
-                   "127.0.0.1", str(door.port), str(query))
+    result = dcmtk(
+        "findscu",
+        "-W",
+        "-aet",
+        calling,
+        "-aec",
+        "LYSBORD",
+        "-X",
+        "-od",
+        str(folder),
+        "127.0.0.1",
+        str(door.port),
+        str(query),
+    )
     assert result.returncode == 0, result.stderr
     return [dcmread(p) for p in sorted(folder.glob("rsp*.dcm"))]
 
@@ -104,10 +138,17 @@ def accessions(found: list[Dataset]) -> list[str]:
 
 
 def test_a_ct_room_sees_its_day_with_every_attribute_it_asked_for(
-        ctx: Context, door: DicomDoor, day: dict[str, Booked], tmp_path: Path) -> None:
-    found = findscu(door, tmp_path, sps={"ScheduledStationAETitle": "AAACT1",
-                                         "Modality": "CT",
-                                         "ScheduledProcedureStepStartDate": "20261123"})
+    ctx: Context, door: DicomDoor, day: dict[str, Booked], tmp_path: Path
+) -> None:
+    found = findscu(
+        door,
+        tmp_path,
+        sps={
+            "ScheduledStationAETitle": "AAACT1",
+            "Modality": "CT",
+            "ScheduledProcedureStepStartDate": "20261123",
+        },
+    )
     assert accessions(found) == [day["ct0900"].accession, day["ct1030"].accession]
     first = found[0]
     booked = day["ct0900"]
@@ -117,26 +158,35 @@ def test_a_ct_room_sees_its_day_with_every_attribute_it_asked_for(
     assert first.PatientBirthDate[2:] == f"{booked.cpr[4:6]}{booked.cpr[2:4]}{booked.cpr[:2]}"
     assert first.PatientSex == ("M" if int(booked.cpr[9]) % 2 else "F")
     assert (first.RequestedProcedureID, first.StudyInstanceUID) == (
-        booked.accession, booked.study_uid)
+        booked.accession,
+        booked.study_uid,
+    )
     assert first.RequestedProcedureDescription == "CT af thorax"
     assert str(first.ReferringPhysicianName) == "Lungemedicinsk afd."
     sps = first.ScheduledProcedureStepSequence[0]
     assert (sps.ScheduledStationAETitle, sps.Modality) == ("AAACT1", "CT")
     assert (sps.ScheduledProcedureStepStartDate, sps.ScheduledProcedureStepStartTime) == (
-        "20261123", "090000")  # Copenhagen wall time, not UTC (080000)
+        "20261123",
+        "090000",
+    )  # Copenhagen wall time, not UTC (080000)
     assert (sps.ScheduledProcedureStepID, sps.ScheduledProcedureStepStatus) == (
-        booked.accession, "SCHEDULED")
+        booked.accession,
+        "SCHEDULED",
+    )
     assert sps.ScheduledPerformingPhysicianName == ""
     assert sps.ScheduledProcedureStepDescription == "CT af thorax"
 
 
 def test_only_requested_keys_come_back_and_unknown_ones_empty(
-        door: DicomDoor, day: dict[str, Booked], tmp_path: Path) -> None:
+    door: DicomDoor, day: dict[str, Booked], tmp_path: Path
+) -> None:
     code = Dataset()
-    found = findscu(door, tmp_path, top={"PatientWeight": None,
-                                         "RequestedProcedureCodeSequence": [code]},
-                    sps={"ScheduledStationAETitle": "AAACT1",
-                         "ScheduledProcedureStepStartDate": "20261123"})
+    found = findscu(
+        door,
+        tmp_path,
+        top={"PatientWeight": None, "RequestedProcedureCodeSequence": [code]},
+        sps={"ScheduledStationAETitle": "AAACT1", "ScheduledProcedureStepStartDate": "20261123"},
+    )
     first = found[0]
     assert "RequestedProcedurePriority" not in first
     assert "ScheduledStationName" not in first.ScheduledProcedureStepSequence[0]
@@ -145,56 +195,90 @@ def test_only_requested_keys_come_back_and_unknown_ones_empty(
     assert (item.CodeValue, item.CodingSchemeDesignator) == ("UXCC00", "SKS")
 
 
-@pytest.mark.parametrize(("dates", "expected"), [
-    ("20261123-20261124", ["ct0900", "ct1030", "ct_tomorrow"]),
-    ("20261124-", ["ct_tomorrow"]),
-    ("-20261123", ["ct0900", "ct1030"]),
-    ("", ["ct0900", "ct1030", "ct_tomorrow"]),
-])
-def test_date_ranges_open_and_closed(door: DicomDoor, day: dict[str, Booked], tmp_path: Path,
-                                     dates: str, expected: list[str]) -> None:
-    found = findscu(door, tmp_path, sps={"ScheduledStationAETitle": "AAACT1",
-                                         "ScheduledProcedureStepStartDate": dates})
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        ("20261123-20261124", ["ct0900", "ct1030", "ct_tomorrow"]),
+        ("20261124-", ["ct_tomorrow"]),
+        ("-20261123", ["ct0900", "ct1030"]),
+        ("", ["ct0900", "ct1030", "ct_tomorrow"]),
+    ],
+)
+def test_date_ranges_open_and_closed(
+    door: DicomDoor, day: dict[str, Booked], tmp_path: Path, dates: str, expected: list[str]
+) -> None:
+    found = findscu(
+        door,
+        tmp_path,
+        sps={"ScheduledStationAETitle": "AAACT1", "ScheduledProcedureStepStartDate": dates},
+    )
     assert accessions(found) == [day[k].accession for k in expected]
 
 
-def test_time_range_is_copenhagen_time(door: DicomDoor, day: dict[str, Booked],
-                                       tmp_path: Path) -> None:
-    found = findscu(door, tmp_path, sps={"ScheduledStationAETitle": "AAACT1",
-                                         "ScheduledProcedureStepStartDate": "20261123",
-                                         "ScheduledProcedureStepStartTime": "1000-1100"})
+def test_time_range_is_copenhagen_time(
+    door: DicomDoor, day: dict[str, Booked], tmp_path: Path
+) -> None:
+    found = findscu(
+        door,
+        tmp_path,
+        sps={
+            "ScheduledStationAETitle": "AAACT1",
+            "ScheduledProcedureStepStartDate": "20261123",
+            "ScheduledProcedureStepStartTime": "1000-1100",
+        },
+    )
     assert accessions(found) == [day["ct1030"].accession]
-    assert findscu(door, tmp_path, sps={"ScheduledStationAETitle": "AAACT1",
-                                        "ScheduledProcedureStepStartDate": "20261123",
-                                        "ScheduledProcedureStepStartTime": "0800-0859"}) == []
+    assert (
+        findscu(
+            door,
+            tmp_path,
+            sps={
+                "ScheduledStationAETitle": "AAACT1",
+                "ScheduledProcedureStepStartDate": "20261123",
+                "ScheduledProcedureStepStartTime": "0800-0859",
+            },
+        )
+        == []
+    )
 
 
-def test_modality_and_station_select_the_room(door: DicomDoor, day: dict[str, Booked],
-                                              tmp_path: Path) -> None:
-    mr = findscu(door, tmp_path, sps={"Modality": "MR",
-                                      "ScheduledProcedureStepStartDate": "20261123"})
+def test_modality_and_station_select_the_room(
+    door: DicomDoor, day: dict[str, Booked], tmp_path: Path
+) -> None:
+    mr = findscu(
+        door, tmp_path, sps={"Modality": "MR", "ScheduledProcedureStepStartDate": "20261123"}
+    )
     assert accessions(mr) == [day["mr0900"].accession]
-    beta = findscu(door, tmp_path, sps={"ScheduledStationAETitle": "BBB*",
-                                        "ScheduledProcedureStepStartDate": "20261123"})
+    beta = findscu(
+        door,
+        tmp_path,
+        sps={"ScheduledStationAETitle": "BBB*", "ScheduledProcedureStepStartDate": "20261123"},
+    )
     assert accessions(beta) == [day["beta"].accession]
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("sør*", "ct0900"),
-    ("ØSTERGÅRD*", "ct1030"),
-    ("*^Åse", "ct0900"),
-    ("Østergård", "ct1030"),
-    ("?stergård^J*", "ct1030"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sør*", "ct0900"),
+        ("ØSTERGÅRD*", "ct1030"),
+        ("*^Åse", "ct0900"),
+        ("Østergård", "ct1030"),
+        ("?stergård^J*", "ct1030"),
+    ],
+)
 def test_patient_name_wildcards_ignore_case_in_danish(
-        door: DicomDoor, day: dict[str, Booked], tmp_path: Path, name: str, expected: str) -> None:
-    found = findscu(door, tmp_path, top={"PatientName": name},
-                    sps={"ScheduledStationAETitle": "AAACT1"})
+    door: DicomDoor, day: dict[str, Booked], tmp_path: Path, name: str, expected: str
+) -> None:
+    found = findscu(
+        door, tmp_path, top={"PatientName": name}, sps={"ScheduledStationAETitle": "AAACT1"}
+    )
     assert accessions(found) == [day[expected].accession]
 
 
-def test_patient_id_and_accession_match_exactly(door: DicomDoor, day: dict[str, Booked],
-                                                tmp_path: Path) -> None:
+def test_patient_id_and_accession_match_exactly(
+    door: DicomDoor, day: dict[str, Booked], tmp_path: Path
+) -> None:
     by_id = findscu(door, tmp_path, top={"PatientID": day["mr0900"].cpr})
     assert accessions(by_id) == [day["mr0900"].accession]
     by_accession = findscu(door, tmp_path, top={"AccessionNumber": day["beta"].accession})
@@ -203,7 +287,8 @@ def test_patient_id_and_accession_match_exactly(door: DicomDoor, day: dict[str, 
 
 
 def test_started_and_unbooked_procedures_leave_the_worklist(
-        ctx: Context, door: DicomDoor, day: dict[str, Booked], tmp_path: Path) -> None:
+    ctx: Context, door: DicomDoor, day: dict[str, Booked], tmp_path: Path
+) -> None:
     procedures.act(ctx, day["ct0900"].accession, procedures.Action.ARRIVE, "porter")
     arrived = findscu(door, tmp_path, top={"AccessionNumber": day["ct0900"].accession})
     assert arrived[0].ScheduledProcedureStepSequence[0].ScheduledProcedureStepStatus == "ARRIVED"
@@ -231,7 +316,8 @@ def test_a_malformed_date_is_refused_with_a_comment(door: DicomDoor) -> None:
 
 
 def test_a_query_matching_too_much_is_refused_not_cut_short(
-        ctx: Context, day: dict[str, Booked]) -> None:
+    ctx: Context, day: dict[str, Booked]
+) -> None:
     assert len(find_items(ctx, WorklistQuery(limit=5))) == 5
     with pytest.raises(TooManyMatches, match="more than 4"):
         find_items(ctx, WorklistQuery(limit=4))
