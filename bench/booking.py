@@ -11,11 +11,11 @@ import threading
 import time
 from collections.abc import Sequence
 
-from lysbord.demo import build_demo
 from rich.progress import track
 from sqlalchemy import func, select
 
 from bench.common import BACKENDS, Row, backend_context, console, latency_rows, timed
+from lysbord.demo import build_demo
 from lysbord.domain.errors import SlotTaken
 from lysbord.domain.priorities import Priority
 from lysbord.services import booking, referrals
