@@ -6,7 +6,9 @@ import dataclasses
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -33,3 +35,26 @@ def dcmtk(tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedPr
     return subprocess.run(
         [tool, *args], capture_output=True, text=True, timeout=timeout, env=DCMTK_ENV, check=False
     )
+
+
+MakeDoor = Callable[..., DicomDoor]
+
+
+@pytest.fixture
+def make_door(ctx: Context) -> Iterator[MakeDoor]:
+    """Start doors over ``ctx`` with changed settings (peers, allow-any) on free ports."""
+    doors: list[DicomDoor] = []
+
+    def make(**update: Any) -> DicomDoor:
+        settings = ctx.settings.model_copy(update={"dicom_port": 0, **update})
+        server = DicomDoor(dataclasses.replace(ctx, settings=settings))
+        server.start()
+        doors.append(server)
+        return server
+
+    yield make
+    for server in doors:
+        server.stop()  # waits for associations in progress to end first
+    for thread in threading.enumerate():
+        if thread.name == "dicom-commitment":
+            thread.join(5)

@@ -11,7 +11,6 @@ import dataclasses
 import queue
 import random
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -146,27 +145,6 @@ def modality() -> Iterator[Modality]:
     mod = Modality()
     yield mod
     mod.stop()
-
-
-@pytest.fixture
-def make_door(ctx: Context) -> Iterator[Callable[..., DicomDoor]]:
-    """Start doors over ``ctx`` with changed settings (peers) on free ports."""
-    doors: list[DicomDoor] = []
-
-    def make(**update: Any) -> DicomDoor:
-        settings = ctx.settings.model_copy(update={"dicom_port": 0, **update})
-        door = DicomDoor(dataclasses.replace(ctx, settings=settings))
-        door.start()
-        doors.append(door)
-        return door
-
-    yield make
-    for door in doors:
-        drain(door.ae)
-        door.stop()
-    for thread in threading.enumerate():
-        if thread.name == "dicom-commitment":
-            thread.join(5)
 
 
 @dataclasses.dataclass

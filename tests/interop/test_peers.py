@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from lysbord.config import DicomPeer
@@ -19,9 +15,7 @@ from lysbord.dicom.server import DicomDoor
 from lysbord.services.context import Context
 from lysbord.store.archive_models import Instance
 from tests.dicomdata import ct_series
-from tests.interop.conftest import dcmtk
-
-MakeDoor = Callable[..., DicomDoor]
+from tests.interop.conftest import MakeDoor, dcmtk
 
 
 def ae_title(prefix: str) -> str:
@@ -30,39 +24,6 @@ def ae_title(prefix: str) -> str:
 
 def peer(title: str, **flags: Any) -> DicomPeer:
     return DicomPeer(ae_title=title, host="127.0.0.1", port=random.randrange(20000, 30000), **flags)
-
-
-@pytest.fixture
-def make_door(ctx: Context) -> Iterator[MakeDoor]:
-    """Start doors over ``ctx`` with changed settings (peers, allow-any) on free ports."""
-    doors: list[DicomDoor] = []
-
-    def make(**update: Any) -> DicomDoor:
-        settings = ctx.settings.model_copy(update={"dicom_port": 0, **update})
-        door = DicomDoor(dataclasses.replace(ctx, settings=settings))
-        door.start()
-        doors.append(door)
-        return door
-
-    yield make
-    for door in doors:
-        stop_quietly(door)
-
-
-def stop_quietly(door: DicomDoor) -> None:
-    """Stop a door once its associations ended, and wait for its commitment worker.
-
-    pynetdicom's ``ae.shutdown()`` aborts live associations; one still waiting for
-    the peer to close after an A-ASSOCIATE-RJ (state Sta13) then raises
-    InvalidEventError in its DUL thread, so let those finish first.
-    """
-    deadline = time.monotonic() + 5
-    while door.ae.active_associations and time.monotonic() < deadline:
-        time.sleep(0.02)
-    door.stop()
-    for thread in threading.enumerate():
-        if thread.name == "dicom-commitment":
-            thread.join(5)
 
 
 def echo(door: DicomDoor, calling: str) -> Any:
