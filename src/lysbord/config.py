@@ -19,8 +19,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from lysbord.dicomweb.settings import DicomWebSettings
 from lysbord.domain.errors import ConfigError
 from lysbord.domain.priorities import DeadlinePolicy
+from lysbord.hl7.destinations import Hl7OutSettings
+from lysbord.hl7.settings import Hl7InSettings
+from lysbord.web.settings import WebSettings
 
 
 class DeadlineSettings(BaseModel):
@@ -98,6 +102,10 @@ class Settings(BaseSettings):
     uid_root: str = Field("2.25", pattern=r"^[0-9]+(\.[0-9]+)*$")
     region_issuer: str = Field("REGION-H", min_length=1, max_length=64)
     deadlines: DeadlineSettings = DeadlineSettings()
+    hl7: Hl7InSettings = Hl7InSettings()
+    hl7_out: Hl7OutSettings = Hl7OutSettings()
+    web: WebSettings = WebSettings()
+    dicomweb: DicomWebSettings = DicomWebSettings()
 
     @model_validator(mode="after")
     def _unique_peers(self) -> Self:

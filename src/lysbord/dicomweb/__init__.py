@@ -1,0 +1,1 @@
+"""DICOMweb (QIDO-RS, WADO-RS, STOW-RS) and the OHIF viewer."""

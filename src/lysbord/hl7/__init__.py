@@ -1,0 +1,1 @@
+"""The HL7 v2 door: MLLP in, the outbox out."""

@@ -1,0 +1,3 @@
+"""The outbox's and the reports' tables."""
+
+from __future__ import annotations

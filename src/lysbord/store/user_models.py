@@ -1,0 +1,3 @@
+"""Users, sessions and API tokens."""
+
+from __future__ import annotations
