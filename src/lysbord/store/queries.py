@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from lysbord.domain.errors import (
@@ -138,28 +138,37 @@ def free_slots(
 ) -> list[FreeSlot]:
     """Earliest bookable slots: open room, long enough, not taken, not blocked.
 
-    Ordered by start so the (start_at, room_id) index answers it without a sort.
+    One index-ordered scan per fitting room (its (room_id, start_at) index, stopping after
+    ``limit`` free slots), merged in one statement: the cost follows the rooms that fit,
+    never the slots of rooms of another modality or site, and a fully booked stretch of one
+    room does not slow the others down.
     """
-    taken = exists().where(Appointment.slot_id == Slot.id, Appointment.active.is_(True))
-    blocked = exists().where(
-        _blocks_overlap(Slot.room_id, Room.site_id, Slot.start_at, Slot.end_at)
-    )
-    stmt = (
-        select(Slot, Room, Site)
-        .join(Room, Room.id == Slot.room_id)
+    rooms_stmt = (
+        select(Room, Site)
         .join(Site, Site.id == Room.site_id)
+        .where(Room.modality.in_(modalities), Room.active.is_(True))
+    )
+    if site_ids is not None:
+        rooms_stmt = rooms_stmt.where(Room.site_id.in_(site_ids))
+    rooms = {room.id: (room, site) for room, site in session.execute(rooms_stmt)}
+    if not rooms:
+        return []
+    taken = exists().where(Appointment.slot_id == Slot.id, Appointment.active.is_(True))
+    per_room = [
+        select(Slot.id)
         .where(
-            Room.modality.in_(modalities),
-            Room.active.is_(True),
+            Slot.room_id == room.id,
             Slot.start_at >= start_from,
             Slot.start_at < start_before,
             Slot.minutes >= min_minutes,
             ~taken,
-            ~blocked,
+            ~exists().where(_blocks_overlap(room.id, room.site_id, Slot.start_at, Slot.end_at)),
         )
-        .order_by(Slot.start_at, Slot.room_id)
+        .order_by(Slot.start_at)
         .limit(limit)
-    )
-    if site_ids is not None:
-        stmt = stmt.where(Room.site_id.in_(site_ids))
-    return [FreeSlot(slot, room, site) for slot, room, site in session.execute(stmt)]
+        .subquery()
+        for room, _ in rooms.values()
+    ]
+    ids = union_all(*(select(sub.c.id) for sub in per_room))
+    stmt = select(Slot).where(Slot.id.in_(ids)).order_by(Slot.start_at, Slot.room_id).limit(limit)
+    return [FreeSlot(slot, *rooms[slot.room_id]) for slot in session.scalars(stmt)]
