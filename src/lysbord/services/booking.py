@@ -30,8 +30,10 @@ from lysbord.services.views import AppointmentView, appointment_views
 from lysbord.store.models import Appointment, Procedure, Referral, Room, Slot
 from lysbord.store.queries import (
     FreeSlot,
+    RoomsBySite,
     active_appointment,
     block_covering,
+    fitting_rooms,
     free_slots,
     procedure_by_accession,
     procedure_code,
@@ -88,26 +90,29 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
         start = max(filter(None, (start_from, referral.earliest_at, now)))
         end = start_before or now + DEFAULT_HORIZON
 
-        def search(frm: datetime, to: datetime, sites: Sequence[int] | None) -> list[FreeSlot]:
+        rooms = fitting_rooms(s, MODALITY_FAMILIES.get(code.modality, (code.modality,)), site_ids)
+        pref = referral.preferred_site_id
+        preferred = {i: r for i, r in rooms.items() if r[0].site_id == pref}
+
+        def search(frm: datetime, to: datetime, scope: RoomsBySite) -> list[FreeSlot]:
             return free_slots(
                 s,
-                modalities=MODALITY_FAMILIES.get(code.modality, (code.modality,)),
+                scope,
                 min_minutes=code.duration_minutes,
                 start_from=frm,
                 start_before=to,
-                site_ids=sites,
                 limit=q.limit,
             )
 
         # A slot starting at the very deadline is still within it (tracking.flags agrees),
         # so the first two searches end just after due_at; start_before stays exclusive.
+        # Each search runs only if the ones before it left offers to fill.
         due = min(referral.due_at + _JUST_AFTER, end)
-        pref = referral.preferred_site_id
-        found: list[FreeSlot] = []
-        if pref is not None and (site_ids is None or pref in site_ids):
-            found += search(start, due, [pref])
-        found += search(start, due, site_ids)
-        found += search(max(start, due), end, site_ids)
+        found: list[FreeSlot] = search(start, due, preferred)
+        if len({f.slot.id for f in found}) < q.limit:
+            found += search(start, due, rooms)
+        if len({f.slot.id for f in found}) < q.limit:
+            found += search(max(start, due), end, rooms)
         return _offers(found, referral, q.limit)
 
 

@@ -126,31 +126,39 @@ class FreeSlot:
     site: Site
 
 
-def free_slots(
-    session: Session,
-    *,
-    modalities: Sequence[str],
-    min_minutes: int,
-    start_from: datetime,
-    start_before: datetime,
-    site_ids: Sequence[int] | None,
-    limit: int,
-) -> list[FreeSlot]:
-    """Earliest bookable slots: open room, long enough, not taken, not blocked.
+RoomsBySite = dict[int, tuple[Room, Site]]
 
-    One index-ordered scan per fitting room (its (room_id, start_at) index, stopping after
-    ``limit`` free slots), merged in one statement: the cost follows the rooms that fit,
-    never the slots of rooms of another modality or site, and a fully booked stretch of one
-    room does not slow the others down.
-    """
-    rooms_stmt = (
+
+def fitting_rooms(
+    session: Session, modalities: Sequence[str], site_ids: Sequence[int] | None
+) -> RoomsBySite:
+    """Open rooms of these modalities (at these sites), by room id: a slot search's scope."""
+    stmt = (
         select(Room, Site)
         .join(Site, Site.id == Room.site_id)
         .where(Room.modality.in_(modalities), Room.active.is_(True))
     )
     if site_ids is not None:
-        rooms_stmt = rooms_stmt.where(Room.site_id.in_(site_ids))
-    rooms = {room.id: (room, site) for room, site in session.execute(rooms_stmt)}
+        stmt = stmt.where(Room.site_id.in_(site_ids))
+    return {room.id: (room, site) for room, site in session.execute(stmt)}
+
+
+def free_slots(
+    session: Session,
+    rooms: RoomsBySite,
+    *,
+    min_minutes: int,
+    start_from: datetime,
+    start_before: datetime,
+    limit: int,
+) -> list[FreeSlot]:
+    """Earliest bookable slots in ``rooms``: long enough, not taken, not blocked.
+
+    One index-ordered scan per room (its (room_id, start_at) index, stopping after
+    ``limit`` free slots), merged in one statement: the cost follows the rooms that fit,
+    never the slots of rooms of another modality or site, and a fully booked stretch of one
+    room does not slow the others down.
+    """
     if not rooms:
         return []
     taken = exists().where(Appointment.slot_id == Slot.id, Appointment.active.is_(True))
