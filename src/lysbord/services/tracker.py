@@ -116,6 +116,9 @@ def _place(rows: list[Row[tuple]], sites: dict[int, str], now: datetime) -> Plac
     )
 
 
+_OPEN_STATES = frozenset(s.value for s in ProcedureState if s not in TERMINAL)
+
+
 def _site_id(rows: list[Row[tuple]]) -> int | None:  # type: ignore[type-arg]
     """Where the patient is expected or already is: the earliest open appointment's site.
 
@@ -123,8 +126,7 @@ def _site_id(rows: list[Row[tuple]]) -> int | None:  # type: ignore[type-arg]
     a patient who arrived at another hospital than the preferred one is counted there.
     Without an open appointment the referral belongs to its preferred site.
     """
-    open_states = {s.value for s in ProcedureState if s not in TERMINAL}
-    held = [r for r in rows if r.start_at is not None and r.state in open_states]
+    held = [r for r in rows if r.start_at is not None and r.state in _OPEN_STATES]
     if not held:
         return rows[0].preferred_site_id  # type: ignore[no-any-return]
     return min(held, key=lambda r: r.start_at).site_id  # type: ignore[no-any-return]
