@@ -255,11 +255,34 @@ def find_client(peer: Peer, *, worklist: bool = False, calling: str = CLIENT_AET
                          evt_handlers=[(evt.EVT_CONN_OPEN, _nodelay)])  # fmt: skip
     if not assoc.is_established:
         raise RuntimeError(f"{peer.name} refused the association for {model.name}")
+    _keep_responses(assoc)
     try:
         yield FindClient(assoc, model)
     finally:
         assoc.release()
         ae.shutdown()
+
+
+def _keep_responses(assoc: Any) -> None:
+    """Give back a response that pynetdicom's requestor reactor took off the queue.
+
+    pynetdicom 3.0.4 pauses that reactor while ``send_c_find`` waits for responses, but
+    with a flag read without a lock: against a server that answers within a thread
+    switch, the reactor sometimes takes the first response itself, warns "unexpected
+    C-FIND service message", and ``send_c_find`` waits for it until its timeout.
+    """
+    serve = assoc._serve_request
+
+    def serve_request(msg: Any, context_id: int) -> None:
+        if msg.is_valid_request:
+            serve(msg, context_id)
+            return
+        queue = assoc.dimse.msg_queue
+        with queue.mutex:
+            queue.queue.appendleft((context_id, msg))
+            queue.not_empty.notify()
+
+    assoc._serve_request = serve_request
 
 
 def _nodelay(event: Any) -> None:

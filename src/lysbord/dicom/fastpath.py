@@ -11,9 +11,9 @@ CT instance then waits for up to three such sleeps. Here:
 3. the acceptor reactor's sleep becomes a wait on its DIMSE message queue.
 
 Also pynetdicom's per-message log formatting and pydicom's per-value validation
-are turned off. These touch its
-internals, so they apply only to the pinned version, and the whole DICOM test
-suite runs with them on.
+are turned off, and the messages we send are encoded by hand (``fastdimse``).
+These touch its internals, so they apply only to the pinned version, and the whole
+DICOM test suite runs with them on.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from pydicom import config as pydicom_config
 from pynetdicom import _config, association, dul
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket
+
+from lysbord.dicom import fastdimse
 
 log = logging.getLogger(__name__)
 PINNED = "3.0.4"
@@ -136,7 +138,11 @@ def _wrap_send_pdu(original: Any) -> Any:
 
 def _wrap_reactor(original: Any) -> Any:
     def _run_reactor(self: Any) -> None:
-        self._lysbord_reactor = self
+        # Acceptors only: a requestor's reactor must stay slow, or it may take the
+        # response to a request of its own send_*() off the queue before that does
+        # (pynetdicom pauses it with a flag it reads without a lock).
+        if self.is_acceptor:
+            self._lysbord_reactor = self
         original(self)
 
     return _run_reactor
@@ -170,6 +176,7 @@ def install() -> bool:
             association.Association._run_reactor
         )
         dul.time = _DulTime()  # type: ignore[assignment,attr-defined]
+        fastdimse.install()
         association.time = _ReactorTime()  # type: ignore[assignment,attr-defined]
         _installed = True
         return True

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lysbord.dicom import worklist
 from lysbord.dicom.deps import DoorDeps, Handler
+from lysbord.dicom.encoding import Prebuilt
 from lysbord.dicom.matching import (
     LEVELS,
     UNIQUE_KEYS,
@@ -59,7 +60,8 @@ FIND_MODELS: dict[str, tuple[str, ...]] = {
 }
 TEXT_VRS = {"PN", "LO", "SH", "LT", "ST", "UT", "UC"}
 PENDING, CANCELLED = 0xFF00, 0xFE00
-Status = tuple[int | Dataset, Dataset | None]
+SPECIFIC_CHARACTER_SET, QUERY_RETRIEVE_LEVEL = 0x00080005, 0x00080052
+Status = tuple[int | Dataset, Dataset | Prebuilt | None]
 
 
 class IdentifierError(ProtocolError):
@@ -216,18 +218,21 @@ def check_hierarchy(
         raise IdentifierError(f"must name what to retrieve at {level}", field=key, value=value)
 
 
-def response(ident: Identifier, row: Mapping[str, Any], ae_title: str) -> Dataset:
+def response(ident: Identifier, row: Mapping[str, Any], ae_title: str) -> Prebuilt:
     """One Pending identifier: exactly the requested keys, with the matched values."""
-    ds = Dataset()
-    ds.QueryRetrieveLevel = ident.level
-    texts: list[str] = []
+    ds = Prebuilt()
+    ds.add_text(QUERY_RETRIEVE_LEVEL, "CS", ident.level)
+    ascii_only = True
     for tag, keyword, vr in ident.requested:
         value = _answer(keyword, vr, row, ae_title)
-        ds.add_new(tag, vr, value)
-        if isinstance(value, str):
-            texts.append(value)
-    if not all(text.isascii() for text in texts):
-        ds.SpecificCharacterSet = "ISO_IR 192"
+        if vr == "SQ":
+            ds.add(tag, vr, [])
+            continue
+        text = "\\".join(value) if isinstance(value, list) else value
+        ascii_only = ascii_only and (text is None or text.isascii())
+        ds.add_text(tag, vr, text)
+    if not ascii_only:
+        ds.add_text(SPECIFIC_CHARACTER_SET, "CS", "ISO_IR 192")
     return ds
 
 

@@ -27,6 +27,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 from sqlalchemy.exc import SQLAlchemyError
 
 from lysbord.dicom.deps import DoorDeps, Handler
+from lysbord.dicom.encoding import Prebuilt, text
 from lysbord.dicom.matching import DicomQueryError, is_universal, parse_range, upper_bound
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
@@ -42,6 +43,11 @@ START_DATE, START_TIME = "ScheduledProcedureStepStartDate", "ScheduledProcedureS
 CODING_SCHEME = "SKS"  # the Danish health classification system (procedure codes)
 PRIORITIES = {"acute": "STAT", "cancer-pathway": "HIGH", "urgent": "HIGH"}
 STEP_STATUS = {"booked": "SCHEDULED", "arrived": "ARRIVED"}
+SPECIFIC_CHARACTER_SET = 0x00080005
+# The keys a query asks for: (tag, VR, keys asked inside a sequence's item, if any).
+Shape = list[tuple[int, str, "Shape | None"]]
+# What an item can answer: tag -> (VR, encoded value, or a sequence's items).
+Item = dict[int, tuple[str, "bytes | list[Item]"]]
 
 
 def install(ae: AE, deps: DoorDeps) -> list[Handler]:
@@ -49,7 +55,7 @@ def install(ae: AE, deps: DoorDeps) -> list[Handler]:
     return [(evt.EVT_C_FIND, handle_find, [deps.ctx])]
 
 
-def handle_find(event: Event, ctx: Context) -> Iterator[tuple[int | Dataset, Dataset | None]]:
+def handle_find(event: Event, ctx: Context) -> Iterator[tuple[int | Dataset, Prebuilt | None]]:
     """Yield one pending answer per scheduled step, then pynetdicom sends the final success."""
     calling = event.assoc.requestor.ae_title
     if not allowed(ctx, calling, "worklist"):
@@ -61,6 +67,7 @@ def handle_find(event: Event, ctx: Context) -> Iterator[tuple[int | Dataset, Dat
     try:
         query = event.identifier
         items = find_items(ctx, parse_query(query))
+        shape = request_shape(query)
     except TooManyMatches as exc:
         yield failure(0xA700, exc.message), None
         return
@@ -75,7 +82,7 @@ def handle_find(event: Event, ctx: Context) -> Iterator[tuple[int | Dataset, Dat
         if event.is_cancelled:
             yield 0xFE00, None
             return
-        yield 0xFF00, answer(query, item)
+        yield 0xFF00, answer(shape, item)
 
 
 def parse_query(ds: Dataset) -> WorklistQuery:
@@ -155,74 +162,92 @@ def _clock(text: str) -> time:
         raise DicomQueryError("not a time of day", field=START_TIME, value=text) from None
 
 
-def answer(query: Dataset, item: WorklistItem) -> Dataset:
-    """The requested keys of ``query`` filled from ``item``, nothing more."""
-    rsp = _fill(query, item_dataset(item))
-    rsp.SpecificCharacterSet = UTF8
+def request_shape(ds: Dataset) -> Shape:
+    """The keys asked for, once per query: (tag, VR, the keys asked inside a sequence item)."""
+    shape: Shape = []
+    for elem in ds:
+        tag = elem.tag
+        if tag.is_private or tag.element == 0 or tag == SPECIFIC_CHARACTER_SET:
+            continue
+        vr = str(elem.VR)[:2]
+        inner = elem.value[0] if vr == "SQ" and elem.value else None
+        shape.append(
+            (int(tag), vr, request_shape(inner) if inner is not None and len(inner) else None)
+        )
+    return shape
+
+
+def answer(shape: Shape, item: WorklistItem) -> Prebuilt:
+    """The requested keys filled from ``item``, nothing more (PS3.4 C.2.2.1.3)."""
+    rsp = _fill(shape, item_values(item))
+    rsp.add_text(SPECIFIC_CHARACTER_SET, "CS", UTF8)
     return rsp
 
 
-def _fill(query: Dataset, values: Dataset) -> Dataset:
-    """Requested keys only; a sequence asked for with no item or an empty one comes back whole."""
-    out = Dataset()
-    for elem in query:
-        tag = elem.tag
-        if tag.is_private or tag.element == 0 or elem.keyword == "SpecificCharacterSet":
-            continue
-        if tag not in values:
-            out.add_new(tag, elem.VR, [] if elem.VR == "SQ" else None)
-            continue
-        have = values[tag]
-        if elem.VR == "SQ" and elem.value and len(elem.value[0]) and have.VR == "SQ":
-            out.add_new(tag, "SQ", [_fill(elem.value[0], v) for v in have.value])
+def _fill(shape: Shape, values: Item) -> Prebuilt:
+    """A sequence asked for with no item or an empty one comes back whole."""
+    out = Prebuilt()
+    for tag, vr, inner in shape:
+        have = values.get(tag)
+        if have is None:
+            out.add(tag, vr, [] if vr == "SQ" else b"")
+        elif isinstance(have[1], list):
+            out.add(tag, "SQ", [_fill(inner, v) if inner else _whole(v) for v in have[1]])
         else:
-            out.add(have)
+            out.add(tag, have[0], have[1])
     return out
 
 
-def item_dataset(item: WorklistItem) -> Dataset:
+def _whole(values: Item) -> Prebuilt:
+    return _fill([(tag, vr, None) for tag, (vr, _) in values.items()], values)
+
+
+def _v(vr: str, value: str) -> tuple[str, bytes]:
+    return vr, text(value, vr) if value else b""
+
+
+def item_values(item: WorklistItem) -> Item:
     """Every attribute this worklist can tell about one scheduled step (PS3.4 K.6.1.2.2)."""
-    ds = Dataset()
-    ds.SpecificCharacterSet = UTF8
-    ds.AccessionNumber = item.accession
-    ds.ReferringPhysicianName = _pn(item.referring_unit)
-    ds.PatientName = _pn(item.family_name, item.given_name)
-    ds.PatientID = item.patient_id
-    ds.IssuerOfPatientID = item.issuer
-    ds.PatientBirthDate = item.birth_date.strftime("%Y%m%d")
-    ds.PatientSex = item.sex
-    ds.StudyInstanceUID = item.study_uid
-    ds.RequestedProcedureDescription = item.code_name[:64]
-    ds.RequestedProcedureCodeSequence = [_code(item)]
-    ds.RequestedProcedureID = item.accession
-    ds.RequestedProcedurePriority = PRIORITIES.get(item.priority, "ROUTINE")
-    ds.ScheduledProcedureStepSequence = [_step(item)]
-    return ds
+    return {
+        0x00080050: _v("SH", item.accession),
+        0x00080090: _v("PN", _pn(item.referring_unit)),
+        0x00100010: _v("PN", _pn(item.family_name, item.given_name)),
+        0x00100020: _v("LO", item.patient_id),
+        0x00100021: _v("LO", item.issuer),
+        0x00100030: _v("DA", item.birth_date.strftime("%Y%m%d")),
+        0x00100040: _v("CS", item.sex),
+        0x0020000D: _v("UI", item.study_uid),
+        0x00321060: _v("LO", item.code_name[:64]),
+        0x00321064: ("SQ", [_code(item)]),
+        0x00401001: _v("SH", item.accession),
+        0x00401003: _v("SH", PRIORITIES.get(item.priority, "ROUTINE")),
+        0x00400100: ("SQ", [_step(item)]),
+    }
 
 
-def _step(item: WorklistItem) -> Dataset:
+def _step(item: WorklistItem) -> Item:
     local = item.local_start
-    sps = Dataset()
-    sps.Modality = item.modality
-    sps.ScheduledStationAETitle = item.ae_title
-    sps.ScheduledProcedureStepStartDate = local.strftime("%Y%m%d")
-    sps.ScheduledProcedureStepStartTime = local.strftime("%H%M%S")
-    sps.ScheduledPerformingPhysicianName = ""
-    sps.ScheduledProcedureStepDescription = item.code_name[:64]
-    sps.ScheduledProtocolCodeSequence = [_code(item)]
-    sps.ScheduledProcedureStepID = item.accession  # one step per requested procedure
-    sps.ScheduledStationName = item.room_name[:16]
-    sps.ScheduledProcedureStepLocation = item.site_code[:16]
-    sps.ScheduledProcedureStepStatus = STEP_STATUS.get(item.state, "SCHEDULED")
-    return sps
+    return {
+        0x00080060: _v("CS", item.modality),
+        0x00400001: _v("AE", item.ae_title),
+        0x00400002: _v("DA", local.strftime("%Y%m%d")),
+        0x00400003: _v("TM", local.strftime("%H%M%S")),
+        0x00400006: ("PN", b""),  # ScheduledPerformingPhysicianName: none is scheduled
+        0x00400007: _v("LO", item.code_name[:64]),
+        0x00400008: ("SQ", [_code(item)]),
+        0x00400009: _v("SH", item.accession),  # one step per requested procedure
+        0x00400010: _v("SH", item.room_name[:16]),
+        0x00400011: _v("SH", item.site_code[:16]),
+        0x00400020: _v("CS", STEP_STATUS.get(item.state, "SCHEDULED")),
+    }
 
 
-def _code(item: WorklistItem) -> Dataset:
-    code = Dataset()
-    code.CodeValue = item.code
-    code.CodingSchemeDesignator = CODING_SCHEME
-    code.CodeMeaning = item.code_name[:64]
-    return code
+def _code(item: WorklistItem) -> Item:
+    return {
+        0x00080100: _v("SH", item.code),
+        0x00080102: _v("SH", CODING_SCHEME),
+        0x00080104: _v("LO", item.code_name[:64]),
+    }
 
 
 def _pn(*components: Any) -> str:

@@ -6,6 +6,7 @@ is kept as a conflict for a person to look at, never overwriting what was stored
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from lysbord.services.context import Context
 from lysbord.services.reconcile import reconcile_study
 from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
 from lysbord.store.blobs import BlobStore
+from lysbord.store.db import CompiledOnce
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,7 @@ def _insert_instance(
         "size": size,
         "received_at": now,
     }
-    table = Instance.__table__  # Core, not the ORM's bulk-insert path: this runs per instance
-    stmt = _insert(s, table, values, "sop_instance_uid").returning(table.c.id)
-    return s.connection().execute(stmt).scalar()
+    return _INSERT_INSTANCE.execute(s.connection(), values).scalar()
 
 
 def _repeat(s: Session, item: Received, key: str, size: int, now: datetime) -> StoreOutcome:
@@ -131,20 +132,34 @@ def _repeat(s: Session, item: Received, key: str, size: int, now: datetime) -> S
     return StoreOutcome("conflict", conflict_id=conflict.id, study_uid=study_uid)
 
 
-def _insert(s: Session, table: Any, values: dict[str, Any], key: str) -> Any:
-    """INSERT ... ON CONFLICT (key) DO NOTHING, in the dialect at hand."""
-    dialect = s.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+def _ignoring_duplicates(table: Any, key: str) -> Callable[[str], ClauseElement]:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id, in the dialect named."""
+
+    def build(dialect: str) -> ClauseElement:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(table).on_conflict_do_nothing(index_elements=[key])
+        return stmt.returning(table.c.id)
+
+    return build
 
 
-def _upsert(s: Session, table: Any, values: dict[str, Any], key: str) -> bool:
-    """Insert unless a row with this unique key exists; True if this call made it.
-
-    RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
-    """
-    stmt = _insert(s, table, values, key).returning(table.id)
-    return s.execute(stmt).first() is not None
+# Compiled once per dialect: this runs for every instance received (see CompiledOnce).
+_INSERT_INSTANCE = CompiledOnce(
+    _ignoring_duplicates(Instance.__table__, "sop_instance_uid"),
+    ["sop_instance_uid", "series_id", "sop_class_uid", "instance_number", "transfer_syntax",
+     "blob_key", "size", "received_at"],
+)  # fmt: skip
+_STUDY_COLUMNS = [
+    "study_uid", "patient_key", "issuer", "patient_name", "birth_date", "sex", "accession",
+    "study_date", "study_time", "study_id", "description", "referring_physician",
+    "calling_ae", "received_at", "received_patient_key", "received_patient_name",
+    "received_accession",
+]  # fmt: skip
+_INSERT_STUDY = CompiledOnce(_ignoring_duplicates(Study.__table__, "study_uid"), _STUDY_COLUMNS)
+_INSERT_SERIES = CompiledOnce(
+    _ignoring_duplicates(Series.__table__, "series_uid"),
+    ["series_uid", "study_id", "modality", "series_number", "description", "body_part"],
+)
 
 
 def _ensure_study(s: Session, item: Received, now: datetime) -> tuple[int, bool]:
@@ -170,9 +185,10 @@ def _ensure_study(s: Session, item: Received, now: datetime) -> tuple[int, bool]
         received_patient_name=values["patient_name"],
         received_accession=values["accession"],
     )
-    new = _upsert(s, Study, values, "study_uid")
-    study_id = s.scalars(select(Study.id).where(Study.study_uid == values["study_uid"])).one()
-    return study_id, new
+    made = _INSERT_STUDY.execute(s.connection(), values).scalar()
+    if made is not None:
+        return made, True
+    return s.scalars(select(Study.id).where(Study.study_uid == values["study_uid"])).one(), False
 
 
 def _ensure_series(s: Session, h: dict[str, str], study_id: int) -> int:
@@ -184,5 +200,7 @@ def _ensure_series(s: Session, h: dict[str, str], study_id: int) -> int:
         "description": h.get("SeriesDescription", "")[:200],
         "body_part": h.get("BodyPartExamined", "")[:64],
     }
-    _upsert(s, Series, values, "series_uid")
+    made = _INSERT_SERIES.execute(s.connection(), values).scalar()
+    if made is not None:
+        return int(made)
     return s.scalars(select(Series.id).where(Series.series_uid == values["series_uid"])).one()

@@ -3,6 +3,10 @@
 put(): sha256 while writing a temporary file in the store's own filesystem, fsync,
 os.replace to ``ab/cd/<sha256>``, fsync the directory. Only then may the index
 row be committed and the sender told "stored". The same bytes twice are one file.
+A folder new to this process (made now, or left by a writer that may have crashed
+before its fsync) is made durable in its parent by a helper thread while the file's
+own fsync runs: in a young store nearly every blob opens a new ``ab/cd`` folder, and
+flushes issued together cost little more than one.
 
 A process killed between creating its temporary file and the rename leaves that
 file behind; nothing points at it. Each BlobStore removes those older than STALE_AFTER seconds
@@ -19,11 +23,13 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 60.0  # seconds without a write: the writer is gone
+_helpers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-folders")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,7 @@ class BlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
         self.removed_stale = self.remove_stale_tmp()
         self._names = itertools.count()
-        self._folders: set[Path] = set()  # ab/cd/ folders known to exist and be durable
+        self._folders: set[Path] = set()  # ab/ and ab/cd/ folders known to be durable
 
     def remove_stale_tmp(self, older_than: float = STALE_AFTER) -> int:
         """Delete temporary files left by crashed writers; how many went."""
@@ -72,29 +78,38 @@ class BlobStore:
                     digest.update(part)
                     _write_all(fd, part)
                     size += len(part)
+                key = digest.hexdigest()
+                final = self.path(key)
+                if final.exists():  # placed before, perhaps by a writer killed before its fsync
+                    _fsync_dir(final.parent)
+                    return Stored(key, size, False)
+                folder = self._folder(final.parent)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            key = digest.hexdigest()
-            return Stored(key, size, self._place(tmp, key))
+            if folder is not None:
+                folder.result()
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+            return Stored(key, size, True)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _place(self, tmp: Path, key: str) -> bool:
-        final = self.path(key)
-        if final.exists():
-            return False
-        folder = final.parent
-        if folder not in self._folders:
-            if not folder.is_dir():
-                folder.mkdir(parents=True, exist_ok=True)
-                _fsync_dir(folder.parent)  # ab/ now names cd/
-                _fsync_dir(self.root)  # and the root names ab/, if it is new too
-            self._folders.add(folder)
-        os.replace(tmp, final)
-        _fsync_dir(folder)
-        return True
+    def _folder(self, folder: Path) -> Future[None] | None:
+        """None if ``folder`` is known durable here, else the helper making it so."""
+        if folder in self._folders:
+            return None
+        return _helpers.submit(self._make_durable, folder)
+
+    def _make_durable(self, folder: Path) -> None:
+        """``ab/cd/`` exists and its parents name it, on disk and not just in memory."""
+        folder.mkdir(parents=True, exist_ok=True)
+        _fsync_dir(folder.parent)  # ab/ names cd/
+        if folder.parent not in self._folders:
+            _fsync_dir(self.root)  # and the root names ab/
+            self._folders.add(folder.parent)
+        self._folders.add(folder)
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()

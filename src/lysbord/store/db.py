@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.elements import ClauseElement
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -43,3 +48,24 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+class CompiledOnce:
+    """A statement compiled once per dialect and reused: for statements on hot paths that
+    SQLAlchemy cannot cache (``INSERT ... ON CONFLICT`` has no cache key, so it would be
+    compiled again on every execution, which costs more than running it)."""
+
+    def __init__(self, build: Callable[[str], ClauseElement], keys: Sequence[str]) -> None:
+        self._build, self._keys = build, list(keys)
+        self._compiled: weakref.WeakKeyDictionary[Dialect, Compiled] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def execute(self, conn: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
+        """Run the statement with ``values`` (exactly the keys given at construction)."""
+        compiled = self._compiled.get(conn.dialect)
+        if compiled is None:
+            with self._lock:
+                built = self._build(conn.dialect.name)
+                compiled = built.compile(dialect=conn.dialect, column_keys=self._keys)
+                self._compiled[conn.dialect] = compiled
+        return conn.execute(cast(Any, compiled), dict(values))
