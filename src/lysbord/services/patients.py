@@ -10,6 +10,7 @@ a moved study gets the survivor's primary number and name as its effective value
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,37 +52,44 @@ def register_patient(ctx: Context, cmd: NewPatient, actor: str) -> PatientView:
     number = parse_person_number(cmd.cpr)
     if not cmd.family_name.strip():
         raise InvalidValue("must not be empty", field="family_name")
-    now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        site_id = (
-            site_by_code(s, cmd.preferred_site, field="preferred_site").id
-            if cmd.preferred_site
-            else None
-        )
-        patient = Patient(
-            family_name=cmd.family_name.strip(),
-            given_name=cmd.given_name.strip(),
-            birth_date=number.birth_date,
-            sex=number.sex,
-            preferred_site_id=site_id,
-            created_at=now,
-        )
-        s.add(patient)
-        s.flush()
-        _add_identifier(s, patient, number, ctx.settings.region_issuer)
-        record(
-            s,
-            "patient.registered",
-            actor=actor,
-            at=now,
-            patient_id=patient.id,
-            cpr=number.value,
-            kind_of_number=number.kind.value,
-        )
+        patient = register(s, number, cmd, ctx.settings.region_issuer, actor, ctx.now())
         view = patient_view(s, patient)
         uow.commit()
     return view
+
+
+def register(
+    s: Session, number: PersonNumber, cmd: NewPatient, region: str, actor: str, now: datetime
+) -> Patient:
+    """Register in the caller's transaction (the HL7 inbox commits it with its message)."""
+    site_id = (
+        site_by_code(s, cmd.preferred_site, field="preferred_site").id
+        if cmd.preferred_site
+        else None
+    )
+    patient = Patient(
+        family_name=cmd.family_name.strip(),
+        given_name=cmd.given_name.strip(),
+        birth_date=number.birth_date,
+        sex=number.sex,
+        preferred_site_id=site_id,
+        created_at=now,
+    )
+    s.add(patient)
+    s.flush()
+    _add_identifier(s, patient, number, region)
+    record(
+        s,
+        "patient.registered",
+        actor=actor,
+        at=now,
+        patient_id=patient.id,
+        cpr=number.value,
+        kind_of_number=number.kind.value,
+    )
+    return patient
 
 
 def _add_identifier(s: Session, patient: Patient, number: PersonNumber, region: str) -> None:
@@ -112,28 +120,40 @@ def add_identifier(ctx: Context, cpr: str, number: str, reason: str, actor: str)
         raise InvalidCpr(exc.reason, field="number", value=number) from None
     if not reason.strip():
         raise InvalidValue("a new number needs a reason", field="reason")
-    now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         patient = patient_by_identifier(s, _normal(cpr))
-        _lock(s, patient.id)
-        try:
-            _add_identifier(s, patient, parsed, ctx.settings.region_issuer)
-        except DuplicateIdentifier as exc:
-            raise DuplicateIdentifier(exc.reason, field="number", value=parsed.formatted) from None
-        record(
-            s,
-            "patient.identifier-added",
-            actor=actor,
-            at=now,
-            patient_id=patient.id,
-            reason=reason,
-            number=parsed.value,
-            kind_of_number=parsed.kind.value,
-        )
+        add_number(s, patient, parsed, ctx.settings.region_issuer, reason, actor, ctx.now())
         view = patient_view(s, patient)
         uow.commit()
     return view
+
+
+def add_number(
+    s: Session,
+    patient: Patient,
+    number: PersonNumber,
+    region: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Add a number in the caller's transaction, with its event."""
+    _lock(s, patient.id)
+    try:
+        _add_identifier(s, patient, number, region)
+    except DuplicateIdentifier as exc:
+        raise DuplicateIdentifier(exc.reason, field="number", value=number.formatted) from None
+    record(
+        s,
+        "patient.identifier-added",
+        actor=actor,
+        at=now,
+        patient_id=patient.id,
+        reason=reason,
+        number=number.value,
+        kind_of_number=number.kind.value,
+    )
 
 
 def get_patient(ctx: Context, cpr: str) -> PatientView:
@@ -152,43 +172,50 @@ def merge_patients(
     """Merge source into target: referrals (and so procedures) and studies follow."""
     if not reason.strip():
         raise InvalidValue("a merge needs a reason", field="reason")
-    now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        source, target = _merge_parties(s, source_cpr, target_cpr)
-        moved = list(s.scalars(select(Referral.id).where(Referral.patient_id == source.id)))
-        s.execute(update(Referral).where(Referral.id.in_(moved)).values(patient_id=target.id))
-        studies = list(s.scalars(select(Study.id).where(Study.patient_id == source.id)))
-        _give_studies(s, studies, target)
-        source.merged_into_id = target.id
-        merge = PatientMerge(
+        target = merge_records(s, source_cpr, target_cpr, reason, actor, ctx.now())
+        view = patient_view(s, target)
+        uow.commit()
+    return view
+
+
+def merge_records(
+    s: Session, source_cpr: str, target_cpr: str, reason: str, actor: str, now: datetime
+) -> Patient:
+    """Merge in the caller's transaction; returns the survivor."""
+    source, target = _merge_parties(s, source_cpr, target_cpr)
+    moved = list(s.scalars(select(Referral.id).where(Referral.patient_id == source.id)))
+    s.execute(update(Referral).where(Referral.id.in_(moved)).values(patient_id=target.id))
+    studies = list(s.scalars(select(Study.id).where(Study.patient_id == source.id)))
+    _give_studies(s, studies, target)
+    source.merged_into_id = target.id
+    merge = PatientMerge(
+        source_id=source.id,
+        target_id=target.id,
+        moved_referral_ids=moved,
+        moved_study_ids=studies,
+        reason=reason,
+        merged_at=now,
+        merged_by=actor,
+    )
+    s.add(merge)
+    s.flush()
+    for pid in (source.id, target.id):
+        record(
+            s,
+            "patient.merged",
+            actor=actor,
+            at=now,
+            patient_id=pid,
+            reason=reason,
+            merge_id=merge.id,
             source_id=source.id,
             target_id=target.id,
             moved_referral_ids=moved,
             moved_study_ids=studies,
-            reason=reason,
-            merged_at=now,
-            merged_by=actor,
         )
-        s.add(merge)
-        s.flush()
-        for pid in (source.id, target.id):
-            record(
-                s,
-                "patient.merged",
-                actor=actor,
-                at=now,
-                patient_id=pid,
-                reason=reason,
-                merge_id=merge.id,
-                source_id=source.id,
-                target_id=target.id,
-                moved_referral_ids=moved,
-                moved_study_ids=studies,
-            )
-        view = patient_view(s, target)
-        uow.commit()
-    return view
+    return target
 
 
 def undo_merge(ctx: Context, merge_id: int, reason: str, actor: str) -> PatientView:

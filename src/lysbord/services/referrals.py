@@ -51,8 +51,20 @@ class ReferralFilter:
 
 
 def create_referral(ctx: Context, cmd: NewReferral, actor: str) -> ReferralView:
-    _check_new(cmd)
     now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        referral, _ = receive_referral(ctx, s, cmd, actor, now)
+        view = referral_views(s, [referral], now)[0]
+        uow.commit()
+    return view
+
+
+def receive_referral(
+    ctx: Context, s: Session, cmd: NewReferral, actor: str, now: datetime
+) -> tuple[Referral, list[Procedure]]:
+    """Create in the caller's transaction (the HL7 inbox commits it with its message)."""
+    _check_new(cmd)
     received = require_aware(cmd.received_at or now, "received_at")
     if received > now:
         raise InvalidValue("lies in the future", field="received_at", value=received.isoformat())
@@ -63,47 +75,40 @@ def create_referral(ctx: Context, cmd: NewReferral, actor: str) -> ReferralView:
         requested_date=cmd.requested_date,
         protocol_days=cmd.protocol_days,
     )
-    with ctx.uow() as uow:
-        s = uow.session
-        patient = patient_by_identifier(s, cmd.cpr.strip().replace("-", "").upper())
-        codes = [
-            procedure_code(s, c, field=f"procedures[{i}]") for i, c in enumerate(cmd.procedures)
-        ]
-        site_id = (
-            site_by_code(s, cmd.preferred_site, field="preferred_site").id
-            if cmd.preferred_site
-            else patient.preferred_site_id
-        )
-        referral = Referral(
-            patient_id=patient.id,
-            referring_unit=cmd.referring_unit.strip(),
-            clinical_question=cmd.clinical_question.strip(),
-            priority=cmd.priority.value,
-            received_at=received,
-            due_at=deadlines.due_at,
-            notify_by=deadlines.notify_by,
-            earliest_at=deadlines.earliest_at,
-            preferred_site_id=site_id,
-            placer_order_number=cmd.placer_order_number,
-            created_by=actor,
-        )
-        s.add(referral)
-        s.flush()
-        record(
-            s,
-            "referral.received",
-            actor=actor,
-            at=now,
-            patient_id=patient.id,
-            referral_id=referral.id,
-            priority=cmd.priority.value,
-            due_at=deadlines.due_at.isoformat(),
-        )
-        for code in codes:
-            add_procedure(ctx, s, referral, code.code, actor=actor, at=now)
-        view = referral_views(s, [referral], now)[0]
-        uow.commit()
-    return view
+    patient = patient_by_identifier(s, cmd.cpr.strip().replace("-", "").upper())
+    codes = [procedure_code(s, c, field=f"procedures[{i}]") for i, c in enumerate(cmd.procedures)]
+    site_id = (
+        site_by_code(s, cmd.preferred_site, field="preferred_site").id
+        if cmd.preferred_site
+        else patient.preferred_site_id
+    )
+    referral = Referral(
+        patient_id=patient.id,
+        referring_unit=cmd.referring_unit.strip(),
+        clinical_question=cmd.clinical_question.strip(),
+        priority=cmd.priority.value,
+        received_at=received,
+        due_at=deadlines.due_at,
+        notify_by=deadlines.notify_by,
+        earliest_at=deadlines.earliest_at,
+        preferred_site_id=site_id,
+        placer_order_number=cmd.placer_order_number,
+        created_by=actor,
+    )
+    s.add(referral)
+    s.flush()
+    record(
+        s,
+        "referral.received",
+        actor=actor,
+        at=now,
+        patient_id=patient.id,
+        referral_id=referral.id,
+        priority=cmd.priority.value,
+        due_at=deadlines.due_at.isoformat(),
+    )
+    procedures = [add_procedure(ctx, s, referral, c.code, actor=actor, at=now) for c in codes]
+    return referral, procedures
 
 
 def _check_new(cmd: NewReferral) -> None:

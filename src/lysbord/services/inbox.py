@@ -1,0 +1,278 @@
+"""The HL7 inbox: every inbound message kept raw, with its outcome, applied at most once.
+
+A message is applied in the same transaction that stores it as ``applied``, so the
+answer (AA) is only sent for what is durable. A refused message (a domain rule said
+no) is rolled back and stored on its own as ``rejected`` with the reason; a crash
+while applying stores it as ``error``. The key is (MSH-3, MSH-4, MSH-10): a copy
+of a message already stored gets the stored answer and changes nothing, except
+after an ``error``, which is tried again. The unique constraint settles two copies
+arriving at once: the loser's transaction fails and, tried again, finds the winner's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lysbord.domain.errors import Conflict, DomainError, NotFound
+from lysbord.services.context import Context
+from lysbord.services.events import record
+from lysbord.store.hl7_models import Hl7Message
+
+log = logging.getLogger(__name__)
+
+APPLIED, REJECTED, ERROR = "applied", "rejected", "error"
+STATUSES = (APPLIED, REJECTED, ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message as it arrived, and what its header says (empty when unreadable)."""
+
+    raw: bytes
+    peer: str = ""
+    sender_app: str = ""
+    sender_facility: str = ""
+    control_id: str | None = None
+    message_type: str = ""
+    version: str = ""
+    charset: str = ""
+    cpr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    answer: bytes
+    reason: str | None = None
+    location: str | None = None
+
+
+Apply = Callable[[Session, datetime], Outcome]
+Refuse = Callable[[DomainError], Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """An inbox entry without its bytes (the list)."""
+
+    id: int
+    received_at: datetime
+    updated_at: datetime
+    peer: str
+    sender_app: str
+    sender_facility: str
+    control_id: str | None
+    message_type: str
+    version: str
+    charset: str
+    cpr: str | None
+    status: str
+    reason: str | None
+    location: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDetail:
+    """An inbox entry with the bytes received and the answer given."""
+
+    message: MessageView
+    raw: bytes
+    answer: bytes | None
+
+
+def view(row: Hl7Message) -> MessageView:
+    return MessageView(
+        row.id,
+        row.received_at,
+        row.updated_at,
+        row.peer,
+        row.sender_app,
+        row.sender_facility,
+        row.control_id,
+        row.message_type,
+        row.version,
+        row.charset,
+        row.cpr,
+        row.status,
+        row.reason,
+        row.location,
+        row.attempts,
+    )
+
+
+def detail(row: Hl7Message) -> MessageDetail:
+    return MessageDetail(view(row), row.raw, row.answer)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    status: str | None = None
+    message_type: str | None = None
+    cpr: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def receive(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> bytes:
+    """Store and apply once; returns the answer to send (only after it is committed)."""
+    try:
+        return _receive_once(ctx, msg, apply, refuse)
+    except IntegrityError:
+        # A copy on another connection won the unique key (or an order number) meanwhile.
+        return _receive_once(ctx, msg, apply, refuse)
+
+
+def keep(ctx: Context, msg: Received, outcome: Outcome) -> bytes:
+    """Store a message that is answered without being applied (unreadable, unsupported)."""
+    with ctx.uow() as uow:
+        s = uow.session
+        row = _stored(s, msg)
+        if row is not None and row.status != ERROR:
+            return row.answer or outcome.answer
+        now = ctx.now()
+        row = row or _new_row(s, msg, now)
+        _finish(row, outcome, now)
+        try:
+            uow.commit()
+        except IntegrityError:
+            return _answer_of_winner(ctx, msg, outcome)
+    return outcome.answer
+
+
+def _receive_once(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> bytes:
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        row = _stored(s, msg)
+        if row is not None and row.status != ERROR:
+            return row.answer or b""
+        try:
+            outcome = apply(s, now)
+        except DomainError as exc:
+            refused = refuse(exc)
+        else:
+            _finish(row or _new_row(s, msg, now), outcome, now)
+            uow.commit()  # a copy that won meanwhile makes this fail: receive() tries again
+            return outcome.answer
+    return keep(ctx, msg, refused)
+
+
+def _answer_of_winner(ctx: Context, msg: Received, fallback: Outcome) -> bytes:
+    with ctx.uow(readonly=True) as uow:
+        row = _stored(uow.session, msg)
+    if row is None or row.answer is None:
+        return fallback.answer
+    return row.answer
+
+
+def record_error(ctx: Context, msg: Received, outcome: Outcome) -> bytes:
+    """Keep a message whose applying crashed; a re-sent copy will be tried again."""
+    log.error("HL7 message %r from %s: %s", msg.control_id, msg.sender_app, outcome.reason)
+    return keep(ctx, msg, outcome)
+
+
+def _stored(s: Session, msg: Received) -> Hl7Message | None:
+    if msg.control_id is None:
+        return None
+    stmt = select(Hl7Message).where(
+        Hl7Message.sender_app == msg.sender_app,
+        Hl7Message.sender_facility == msg.sender_facility,
+        Hl7Message.control_id == msg.control_id,
+    )
+    return s.scalars(stmt).first()
+
+
+def _new_row(s: Session, msg: Received, now: datetime) -> Hl7Message:
+    row = Hl7Message(
+        received_at=now,
+        updated_at=now,
+        peer=msg.peer[:64],
+        sender_app=msg.sender_app,
+        sender_facility=msg.sender_facility,
+        control_id=msg.control_id,
+        message_type=msg.message_type[:16],
+        version=msg.version[:8],
+        charset=msg.charset[:32],
+        cpr=msg.cpr,
+        status=ERROR,
+        attempts=0,
+        raw=msg.raw,
+    )
+    s.add(row)
+    return row
+
+
+def _finish(row: Hl7Message, outcome: Outcome, now: datetime) -> None:
+    row.status, row.answer = outcome.status, outcome.answer
+    row.reason, row.location = outcome.reason, outcome.location
+    row.attempts = (row.attempts or 0) + 1
+    row.updated_at = now
+
+
+def replay(
+    ctx: Context, message_id: int, actor: str, build: Callable[[bytes], tuple[Apply, Refuse]]
+) -> MessageDetail:
+    """Apply a rejected (or failed) message again, after its cause was fixed."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        row = _replayable(s, message_id)
+        apply, refuse = build(row.raw)
+        try:
+            outcome = apply(s, now)
+        except DomainError as exc:
+            refused = refuse(exc)
+        else:
+            _finish(row, outcome, now)
+            record(s, "hl7.replayed", actor=actor, at=now, message_id=row.id, status=APPLIED)
+            uow.commit()
+            return detail(row)
+    with ctx.uow() as uow:
+        s = uow.session
+        row = _replayable(s, message_id)
+        _finish(row, refused, now)
+        record(s, "hl7.replayed", actor=actor, at=now, message_id=row.id, status=refused.status)
+        uow.commit()
+        return detail(row)
+
+
+def _replayable(s: Session, message_id: int) -> Hl7Message:
+    row = s.get(Hl7Message, message_id, with_for_update=True)
+    if row is None:
+        raise NotFound("no such HL7 message", field="message_id", value=message_id)
+    if row.status == APPLIED:
+        raise Conflict("the message was applied already", field="message_id", value=message_id)
+    return row
+
+
+def get_message(ctx: Context, message_id: int) -> MessageDetail:
+    with ctx.uow(readonly=True) as uow:
+        row = uow.session.get(Hl7Message, message_id)
+        if row is None:
+            raise NotFound("no such HL7 message", field="message_id", value=message_id)
+        return detail(row)
+
+
+def list_messages(ctx: Context, flt: InboxFilter) -> tuple[list[MessageView], int]:
+    """One page, newest first, and how many matched in all."""
+    stmt = select(Hl7Message)
+    if flt.status:
+        stmt = stmt.where(Hl7Message.status == flt.status)
+    if flt.message_type:
+        kind = flt.message_type.strip().upper()
+        stmt = stmt.where(Hl7Message.message_type.startswith(kind, autoescape=True))
+    if flt.cpr:
+        stmt = stmt.where(Hl7Message.cpr == flt.cpr.strip().replace("-", ""))
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        page = stmt.order_by(Hl7Message.id.desc()).limit(flt.limit).offset(flt.offset)
+        return [view(row) for row in s.scalars(page)], total

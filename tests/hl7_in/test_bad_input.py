@@ -1,0 +1,174 @@
+"""The issue's bad input, each over one connection that stays usable: a precise AR or AE,
+kept in the inbox with the reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from lysbord.hl7.door import Hl7Door
+from lysbord.hl7.mllp import END, START, wrap
+from lysbord.services import booking, inbox, patients
+from lysbord.services.context import Context
+from lysbord.services.procedures import Action, act
+from tests.helpers import new_patient, random_cpr
+from tests.hl7_in.conftest import MakeDoor, MllpClient, sample, segment
+
+
+def cid() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def still_usable(ctx: Context, client: MllpClient) -> None:
+    cpr = random_cpr()
+    assert segment(client.call(sample("adt_a05.hl7", cpr=cpr, id=cid())), "MSA")[1] == "AA"
+    assert patients.get_patient(ctx, cpr).family_name == "Hansen"
+
+
+def rejected(ctx: Context, control_id: str | None = None) -> inbox.MessageView:
+    items, _ = inbox.list_messages(ctx, inbox.InboxFilter(status="rejected"))
+    found = [m for m in items if control_id is None or m.control_id == control_id]
+    assert found, items
+    return found[0]
+
+
+def test_truncated_frame_then_a_whole_one(ctx: Context, client: MllpClient) -> None:
+    cut = sample("adt_a05.hl7", cpr=random_cpr(), id=(lost := cid()))[:100]
+    client.send_raw(START + cut)
+    answer = client.call(sample("adt_a05.hl7", cpr=random_cpr(), id=cid()))
+    assert segment(answer, "MSA")[1:3] == ["AR", lost]
+    assert "truncated frame" in segment(answer, "MSA")[3]
+    assert segment(client.receive(), "MSA")[1] == "AA"
+    kept = rejected(ctx, lost)
+    assert "truncated frame" in (kept.reason or "")
+    assert inbox.get_message(ctx, kept.id).raw == cut
+    still_usable(ctx, client)
+
+
+def test_a_frame_that_never_ends_is_answered_after_the_timeout(
+    ctx: Context, make_hl7_door: MakeDoor
+) -> None:
+    door = make_hl7_door(frame_timeout_seconds=0.5)
+    client = MllpClient(door.port)
+    client.send_raw(START + sample("adt_a05.hl7", cpr=random_cpr(), id=(lost := cid())))
+    answer = client.receive()
+    assert segment(answer, "MSA")[1:3] == ["AR", lost]
+    assert "no data for 0.5 s" in segment(answer, "MSA")[3]
+    still_usable(ctx, client)
+    client.close()
+
+
+def test_missing_msh(ctx: Context, client: MllpClient) -> None:
+    answer = client.call(b"PID|1||0101651234^^^CPR||Hansen^Jens\r")
+    assert segment(answer, "MSA")[1] == "AR"
+    assert segment(answer, "ERR")[2:4] == ["MSH^1^", "100^Segment sequence error^HL70357"]
+    assert "does not start with an MSH segment" in (rejected(ctx).reason or "")
+    still_usable(ctx, client)
+
+
+def test_wrong_separators(ctx: Context, client: MllpClient) -> None:
+    answer = client.call(b"MSH|^~|PAS|RH|||20261123||ADT^A05|X|P|2.5\rPID|1||0101651234\r")
+    assert segment(answer, "MSA")[1] == "AR"
+    assert segment(answer, "ERR")[2] == "MSH^1^2"
+    answer = client.call(b"MSHA^~\\&APAS\rPID\r")
+    assert "field separator 'A'" in answer.decode()
+    still_usable(ctx, client)
+
+
+def test_message_in_the_wrong_character_set(ctx: Context, client: MllpClient) -> None:
+    utf8_said = sample("adt_a01.hl7", cpr=random_cpr(), id=(wrong := cid()))
+    latin1_sent = utf8_said.decode("utf-8").encode("latin-1")
+    answer = client.call(latin1_sent)
+    assert segment(answer, "MSA")[1:3] == ["AR", wrong]
+    assert segment(answer, "ERR")[2] == "MSH^1^18"
+    found = rejected(ctx, wrong)
+    assert found.location == "MSH-18" and "not UNICODE UTF-8" in (found.reason or "")
+    assert inbox.get_message(ctx, found.id).raw == latin1_sent
+    still_usable(ctx, client)
+
+
+def test_order_for_a_patient_never_seen(ctx: Context, client: MllpClient) -> None:
+    cpr = random_cpr()
+    answer = client.call(sample("orm_o01_nw.hl7", cpr=cpr, id=(msg := cid()), placer=cid()))
+    assert segment(answer, "MSA")[1:3] == ["AE", msg]
+    assert segment(answer, "ERR")[1].startswith("PID^1^3^204")  # v2.3.1: ERR-1
+    assert [s[:6] for s in answer.decode("latin-1").split("\r") if s.startswith("ORC")] == [
+        "ORC|UA",
+        "ORC|UA",
+    ]
+    found = rejected(ctx, msg)
+    assert found.cpr == cpr and found.location == "PID-3"
+    still_usable(ctx, client)
+
+
+def test_invalid_cpr_and_unknown_code(ctx: Context, client: MllpClient) -> None:
+    answer = client.call(sample("adt_a01.hl7", cpr="3102651234", id=cid()))
+    assert segment(answer, "MSA", "utf-8")[1] == "AE"
+    assert segment(answer, "ERR", "utf-8")[2:4] == ["PID^1^3", "102^Data type error^HL70357"]
+    assert "31 February does not exist" in segment(answer, "ERR", "utf-8")[8]
+    cpr = new_patient(ctx)
+    omg = sample("omg_o19_nw.hl7", cpr=cpr, id=cid(), placer=cid()).replace(b"UXUD00", b"NOPE1")
+    answer = client.call(omg)
+    assert segment(answer, "MSA", "utf-8")[1] == "AE"
+    assert segment(answer, "ERR", "utf-8")[2:4] == ["OBR^1^4", "103^Table value not found^HL70357"]
+    still_usable(ctx, client)
+
+
+def test_a40_naming_a_patient_already_merged(ctx: Context, client: MllpClient) -> None:
+    survivor, prior = new_patient(ctx), new_patient(ctx)
+    patients.merge_patients(ctx, prior, survivor, "duplicate", "tester")
+    answer = client.call(sample("adt_a40.hl7", cpr=survivor, prior=prior, id=(msg := cid())))
+    assert segment(answer, "MSA")[1] == "AE"
+    err = segment(answer, "ERR")
+    assert err[2] == "MRG^1^1" and err[5] == "MergeRefused" and "already merged" in err[8]
+    assert rejected(ctx, msg).location == "MRG-1"
+    still_usable(ctx, client)
+
+
+def test_cancel_of_a_completed_order(ctx: Context, client: MllpClient) -> None:
+    cpr = new_patient(ctx)
+    answer = client.call(sample("orm_o01_nw.hl7", cpr=cpr, id=cid(), placer=(placer := cid())))
+    acc = segment(answer, "ORC")[3].split("^")[0]
+    slot = booking.find_slots(ctx, booking.SlotSearch(acc))[0]
+    booking.book(ctx, acc, slot.slot_id, "tester")
+    for action in (Action.ARRIVE, Action.START, Action.COMPLETE):
+        act(ctx, acc, action, "tester")
+    cancel = sample("orm_o01_ca.hl7", cpr=cpr, id=cid(), placer=placer, accession=acc)
+    answer = client.call(cancel)
+    assert segment(answer, "MSA")[1] == "AE"
+    assert segment(answer, "ORC")[1] == "UC"
+    assert segment(answer, "ERR")[1].startswith("ORC^1^1^207")
+    assert "cannot go from completed to cancelled" in segment(answer, "MSA")[3]
+    still_usable(ctx, client)
+
+
+def test_unsupported_types_and_versions(ctx: Context, client: MllpClient) -> None:
+    base = sample("adt_a05.hl7", cpr=random_cpr(), id=cid())
+    siu = base.replace(b"ADT^A05", b"SIU^S12")
+    a03 = (
+        base.replace(b"ADT^A05", b"ADT^A03")
+        .replace(b"|P|2.3", b"|P|2.5")
+        .replace(b"|" + segment(base, "MSH")[10].encode() + b"|", b"|" + cid().encode() + b"|")
+    )
+    v26 = base.replace(b"|P|2.3", b"|P|2.6").replace(
+        b"|" + segment(base, "MSH")[10].encode() + b"|", b"|" + cid().encode() + b"|"
+    )
+    assert segment(client.call(siu), "MSA")[1] == "AR"
+    assert segment(client.call(siu), "ERR")[1].startswith("MSH^1^9^200")
+    assert segment(client.call(a03), "ERR")[3].startswith("201^")
+    assert segment(client.call(v26), "ERR")[2:4] == [
+        "MSH^1^12",
+        "203^Unsupported version id^HL70357",
+    ]
+    still_usable(ctx, client)
+
+
+def test_bytes_outside_any_frame_are_kept_and_answered(ctx: Context, hl7_door: Hl7Door) -> None:
+    client = MllpClient(hl7_door.port)
+    client.send_raw(
+        b"GET / HTTP/1.0\r\n\r\n" + wrap(sample("adt_a05.hl7", cpr=random_cpr(), id=cid()))
+    )
+    assert segment(client.receive(), "MSA")[1] == "AR"
+    assert segment(client.receive(), "MSA")[1] == "AA"
+    assert rejected(ctx).reason == "bytes outside a frame (no start block 0x0B)"
+    assert END not in b"GET"
+    client.close()

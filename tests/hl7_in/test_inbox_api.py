@@ -1,0 +1,60 @@
+"""The inbox through the REST API: search, read the bytes received, replay a rejected one."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from fastapi.testclient import TestClient
+
+from lysbord.hl7.door import Hl7Door
+from lysbord.services import referrals
+from lysbord.services.context import Context
+from tests.helpers import random_cpr
+from tests.hl7_in.conftest import MllpClient, sample, segment
+from tests.integration.api_fixtures import (  # noqa: F401
+    api_fixture,
+    ok,
+    problem,
+    register,
+)
+
+
+def test_search_read_and_replay_after_the_cause_is_fixed(
+    ctx: Context, api: TestClient, hl7_door: Hl7Door
+) -> None:
+    client = MllpClient(hl7_door.port)
+    cpr, msg = random_cpr(), uuid.uuid4().hex[:12]
+    raw = sample("orm_o01_nw.hl7", cpr=cpr, id=msg, placer=uuid.uuid4().hex[:8])
+    first = client.call(raw)
+    assert segment(first, "MSA")[1] == "AE"
+    client.call(sample("adt_a04_latin1.hl7", cpr=random_cpr(), id=uuid.uuid4().hex))
+
+    page = ok(api.get("/api/v1/hl7/messages", params={"status": "rejected", "cpr": cpr}))
+    assert page["total"] == 1
+    item = page["items"][0]
+    assert (item["control_id"], item["message_type"], item["location"]) == (msg, "ORM^O01", "PID-3")
+    assert ok(api.get("/api/v1/hl7/messages", params={"type": "ADT"}))["total"] == 1
+    assert ok(api.get("/api/v1/hl7/messages", params={"type": "ORM^O01"}))["total"] == 1
+
+    found = ok(api.get(f"/api/v1/hl7/messages/{item['id']}"))
+    assert base64.b64decode(found["raw_base64"]) == raw
+    assert "Ærø^Søren" in found["text"]
+    assert found["answer"].startswith("MSH|")
+
+    register(api, cpr)
+    replayed = ok(api.post(f"/api/v1/hl7/messages/{item['id']}/replay"))
+    assert replayed["message"]["status"] == "applied"
+    assert replayed["message"]["attempts"] == 2
+    assert "|AA|" in replayed["answer"]
+    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    problem(api.post(f"/api/v1/hl7/messages/{item['id']}/replay"), 409, "message_id")
+    again = client.call(raw)  # the sender re-sends: the stored (new) answer, applied once
+    assert segment(again, "MSA")[1] == "AA"
+    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    client.close()
+
+
+def test_unknown_message_and_bad_status(api: TestClient) -> None:
+    problem(api.get("/api/v1/hl7/messages/999999"), 404, "message_id")
+    assert api.get("/api/v1/hl7/messages", params={"status": "lost"}).status_code == 422
