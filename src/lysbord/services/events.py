@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from lysbord.domain.errors import InvalidValue
 from lysbord.domain.workflow import ProcedureState, check_transition, needs_reason
+from lysbord.services.outbox import on_event
 from lysbord.store.models import Event, Procedure, Referral
 
 
@@ -26,7 +27,8 @@ def record(
     reason: str | None = None,
     **data: Any,
 ) -> Event:
-    """Append one event; it commits or rolls back with the change it describes."""
+    """Append one event; it commits or rolls back with the change it describes,
+    and so do the outbound messages it causes (services/outbox.py)."""
     event = Event(
         kind=kind,
         actor=actor,
@@ -40,6 +42,7 @@ def record(
         data=data,
     )
     session.add(event)
+    on_event(session, event)
     return event
 
 
