@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+
+from sqlalchemy.orm import Session
 
 from lysbord.domain.errors import IllegalTransition
 from lysbord.domain.workflow import ProcedureState
+from lysbord.services import priors
 from lysbord.services.booking import end_appointment
 from lysbord.services.context import Context
 from lysbord.services.events import move, record
 from lysbord.services.referrals import close_if_finished
 from lysbord.services.views import ProcedureDetail, event_views, procedure_views, referral_views
-from lysbord.store.models import Referral
+from lysbord.store.models import Procedure, Referral
 from lysbord.store.queries import active_appointment, procedure_by_accession
 
 
@@ -49,25 +53,37 @@ def act(
     ctx: Context, accession: str, action: Action, actor: str, reason: str | None = None
 ) -> ProcedureDetail:
     """Apply one action in one transaction; the referral closes when its last procedure ends."""
-    now = ctx.now()
-    target = TARGETS[action]
     with ctx.uow() as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, accession, for_update=True)
-        if action == Action.RELEASE and procedure.state != ProcedureState.ON_HOLD:
-            raise IllegalTransition(
-                f"cannot go from {procedure.state} to {target} by release"
-                f" (only a procedure {ProcedureState.ON_HOLD} can be released)",
-                field="state",
-                value=str(target),
-            )
-        move(s, procedure, referral, target, actor=actor, at=now, reason=reason)
-        appointment = active_appointment(s, procedure.id)
-        if appointment is not None and target in FREES_SLOT:
-            end_appointment(appointment, actor, now, reason or target.value)
-        close_if_finished(s, referral, actor=actor, at=now)
+        perform(s, procedure, referral, action, actor, ctx.now(), reason)
         uow.commit()
     return get_procedure(ctx, accession)
+
+
+def perform(
+    s: Session,
+    procedure: Procedure,
+    referral: Referral,
+    action: Action,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """One action in the caller's transaction, on a procedure it has locked."""
+    target = TARGETS[action]
+    if action == Action.RELEASE and procedure.state != ProcedureState.ON_HOLD:
+        raise IllegalTransition(
+            f"cannot go from {procedure.state} to {target} by release"
+            f" (only a procedure {ProcedureState.ON_HOLD} can be released)",
+            field="state",
+            value=str(target),
+        )
+    move(s, procedure, referral, target, actor=actor, at=now, reason=reason)
+    appointment = active_appointment(s, procedure.id)
+    if appointment is not None and target in FREES_SLOT:
+        end_appointment(appointment, actor, now, reason or target.value)
+    close_if_finished(s, referral, actor=actor, at=now)
 
 
 def mark_images_received(ctx: Context, accession: str, actor: str) -> ProcedureDetail:
@@ -93,6 +109,7 @@ def mark_images_received(ctx: Context, accession: str, actor: str) -> ProcedureD
 
 
 def get_procedure(ctx: Context, accession: str) -> ProcedureDetail:
+    link, earlier = priors.of_procedure(ctx, accession)
     with ctx.uow(readonly=True) as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, accession)
@@ -103,4 +120,6 @@ def get_procedure(ctx: Context, accession: str) -> ProcedureDetail:
             procedure=view,
             referral=referral_views(s, [s.get_one(Referral, referral.id)], ctx.now())[0],
             events=event_views(s, procedure.id),
+            viewer_url=link,
+            priors=earlier,
         )

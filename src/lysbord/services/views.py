@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -146,12 +146,32 @@ class ReferralView:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionStudy:
+    """A study of the patient from any site of the region, with where to view it."""
+
+    study_uid: str
+    study_date: str
+    study_time: str
+    description: str
+    modalities: list[str]
+    body_parts: list[str]
+    site: str | None
+    accession: str
+    procedure_code: str | None
+    series_count: int
+    instance_count: int
+    viewer_url: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProcedureDetail:
-    """A procedure with the referral around it and its whole history."""
+    """A procedure with the referral around it, its whole history, its images and priors."""
 
     procedure: ProcedureView
     referral: ReferralView
     events: list[EventView]
+    viewer_url: str | None = None
+    priors: list[RegionStudy] = field(default_factory=list)
 
 
 def primary_identifiers(session: Session, patient_ids: Iterable[int]) -> dict[int, str]:

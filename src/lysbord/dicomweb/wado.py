@@ -1,0 +1,141 @@
+"""WADO-RS (PS3.18 10.4): retrieve studies, series and instances, and their metadata.
+
+Instances leave as ``multipart/related; type="application/dicom"`` parts, streamed:
+the stored Part 10 files as they are for ``transfer-syntax=*`` (or when the stored
+syntax is the one asked for), otherwise transcoded (``encoding``). Metadata is a
+DICOM JSON array, one dataset per instance, its bulk data as BulkDataURIs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydicom.uid import UID
+
+from lysbord.api.deps import ContextDep
+from lysbord.dicomweb import multipart
+from lysbord.dicomweb.dicomjson import dataset_json
+from lysbord.dicomweb.encoding import can_send, part10, sent_syntax
+from lysbord.dicomweb.errors import DicomWebError, not_acceptable
+from lysbord.dicomweb.media import accepts, choose_multipart, parse_accept
+from lysbord.dicomweb.qido import JSON_TYPES
+from lysbord.dicomweb.resources import (
+    BlobsDep,
+    Unreadable,
+    find_instances,
+    read_dataset,
+    service_url,
+)
+from lysbord.services.catalog import StoredInstance
+from lysbord.services.context import Context
+from lysbord.store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["dicomweb"])
+DICOM = "application/dicom"
+MULTIPART_DICOM = f'multipart/related; type="{DICOM}"'
+
+
+LEVELS = (
+    ("/studies/{study}", "a study"),
+    ("/studies/{study}/series/{series}", "a series"),
+    ("/studies/{study}/series/{series}/instances/{instance}", "an instance"),
+)
+
+
+def retrieve_route(request: Request, ctx: ContextDep, blobs: BlobsDep) -> StreamingResponse:
+    return retrieve(request, ctx, blobs, **request.path_params)
+
+
+def metadata_route(request: Request, ctx: ContextDep, blobs: BlobsDep) -> StreamingResponse:
+    return metadata(request, ctx, blobs, **request.path_params)
+
+
+for _path, _what in LEVELS:
+    router.add_api_route(
+        _path,
+        retrieve_route,
+        methods=["GET"],
+        summary=f"WADO-RS: every instance of {_what} (multipart/related, application/dicom)",
+        response_class=StreamingResponse,
+    )
+    router.add_api_route(
+        f"{_path}/metadata",
+        metadata_route,
+        methods=["GET"],
+        summary=f"WADO-RS: the metadata of every instance of {_what} (DICOM JSON)",
+        response_class=StreamingResponse,
+    )
+
+
+def retrieve(request: Request, ctx: Context, blobs: BlobStore, **uids: str) -> StreamingResponse:
+    """The instances under the path as Part 10 parts, in the negotiated transfer syntax."""
+    accept = request.headers.get("accept", "")
+    choice = choose_multipart(parse_accept(accept), (DICOM,))
+    if choice is None:
+        raise not_acceptable(accept, MULTIPART_DICOM)
+    items = find_instances(ctx, **uids)
+    target = choice.transfer_syntax
+    refused = sorted({i.transfer_syntax for i in items if not can_send(i.transfer_syntax, target)})
+    if refused:
+        raise DicomWebError(
+            406,
+            f"instances stored in {', '.join(refused)} cannot be sent in {target}",
+            field="Accept",
+            value=accept,
+        )
+    boundary = multipart.new_boundary()
+    body = multipart.write(_parts(blobs, items, target), boundary)
+    return StreamingResponse(body, media_type=multipart.content_type(DICOM, boundary))
+
+
+def _parts(
+    blobs: BlobStore, items: list[StoredInstance], target: str
+) -> Iterator[tuple[str, Iterable[bytes]]]:
+    for item in items:
+        try:
+            chunks = part10(blobs, item, target)
+        except Exception:  # one unreadable or undecodable instance must not end the study
+            log.exception("cannot send instance %s", item.sop_instance_uid)
+            continue
+        yield f"{DICOM}; transfer-syntax={sent_syntax(item, target)}", chunks
+
+
+def metadata(request: Request, ctx: Context, blobs: BlobStore, **uids: str) -> StreamingResponse:
+    """A JSON array of the instances' datasets, written one instance at a time."""
+    accept = request.headers.get("accept", "")
+    if accepts(parse_accept(accept), *JSON_TYPES) is None:
+        raise not_acceptable(accept, " or ".join(JSON_TYPES))
+    items = find_instances(ctx, **uids)
+    return StreamingResponse(
+        _json_array(blobs, items, service_url(request)), media_type=JSON_TYPES[0]
+    )
+
+
+def _json_array(blobs: BlobStore, items: list[StoredInstance], base: str) -> Iterator[bytes]:
+    yield b"["
+    first = True
+    for item in items:
+        try:
+            body = instance_json(blobs, item, base)
+        except Unreadable:
+            continue
+        yield (b"" if first else b",") + json.dumps(body, ensure_ascii=False).encode()
+        first = False
+    yield b"]"
+
+
+def instance_json(blobs: BlobStore, item: StoredInstance, base: str) -> dict[str, object]:
+    """One instance's DICOM JSON; Pixel Data (not read) as a BulkDataURI."""
+    ds = read_dataset(blobs, item, pixels=False)
+    url = f"{base}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+    url += f"/instances/{item.sop_instance_uid}"
+    pixel_vr = None
+    if "Rows" in ds:
+        compressed = UID(item.transfer_syntax).is_compressed
+        pixel_vr = "OB" if compressed or int(ds.get("BitsAllocated", 16)) <= 8 else "OW"
+    return dataset_json(ds, url, pixel_vr)
