@@ -1,13 +1,15 @@
 """The REST API as a client sees it: a TestClient on the ``ctx`` region, and small steps.
 
 Test modules import ``api_fixture`` from here; tests then ask for ``api`` (the fixture's
-name, so the import does not shadow the argument). Every step goes through HTTP.
+name, so the import does not shadow the argument), a client whose bearer token belongs
+to a user with every role. ``api_as_fixture`` gives ``api_as(*roles)``, a client for a
+user with just those roles, and ``anon`` one without a token. Every step goes through HTTP.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,18 +17,35 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lysbord.api.app import create_app
+from lysbord.domain.access import Role
 from lysbord.services.context import Context
 from tests.helpers import random_cpr
+from tests.web_fixtures import bearer
 
-USER = {"X-Lysbord-User": "api.tester"}
 PROBLEM = "application/problem+json"
 ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 @pytest.fixture(name="api")
 def api_fixture(ctx: Context) -> Iterator[TestClient]:
-    with TestClient(create_app(ctx)) as client:
+    with TestClient(create_app(ctx), headers=bearer(ctx, username="api.tester")) as client:
         yield client
+
+
+@pytest.fixture(name="api_as")
+def api_as_fixture(api: TestClient, ctx: Context) -> Callable[..., TestClient]:
+    """``api_as(Role.radiographer)``: a client on the same app for a user with those roles."""
+
+    def client(*roles: Role) -> TestClient:
+        return TestClient(api.app, headers=bearer(ctx, *roles) if roles else None)
+
+    return client
+
+
+@pytest.fixture(name="anon")
+def anon_fixture(api_as: Callable[..., TestClient]) -> TestClient:
+    """A client that names no user."""
+    return api_as()
 
 
 def ok(response: Any, status: int = 200) -> Any:
@@ -49,7 +68,7 @@ def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
 
 def register(api: TestClient, cpr: str | None = None, **fields: Any) -> dict[str, Any]:
     body = {"cpr": cpr or random_cpr(), "family_name": "Sørensen", "given_name": "Åse"}
-    return ok(api.post("/api/v1/patients", json=body | fields, headers=USER), 201)
+    return ok(api.post("/api/v1/patients", json=body | fields), 201)
 
 
 def referral_body(cpr: str, priority: str = "routine", **fields: Any) -> dict[str, Any]:
@@ -65,7 +84,7 @@ def referral_body(cpr: str, priority: str = "routine", **fields: Any) -> dict[st
 
 def refer(api: TestClient, cpr: str, priority: str = "routine", **fields: Any) -> dict[str, Any]:
     body = referral_body(cpr, priority, **fields)
-    return ok(api.post("/api/v1/referrals", json=body, headers=USER), 201)
+    return ok(api.post("/api/v1/referrals", json=body), 201)
 
 
 def accession(api: TestClient, priority: str = "routine", **fields: Any) -> str:
@@ -79,7 +98,7 @@ def slots(api: TestClient, acc: str, **params: Any) -> list[dict[str, Any]]:
 
 def book(api: TestClient, acc: str, slot_id: int) -> dict[str, Any]:
     body = {"accession": acc, "slot_id": slot_id}
-    return ok(api.post("/api/v1/appointments", json=body, headers=USER), 201)
+    return ok(api.post("/api/v1/appointments", json=body), 201)
 
 
 def procedure(api: TestClient, acc: str) -> dict[str, Any]:
@@ -88,7 +107,7 @@ def procedure(api: TestClient, acc: str) -> dict[str, Any]:
 
 def act(api: TestClient, acc: str, action: str, reason: str | None = None) -> Any:
     body = {"reason": reason} if reason else None
-    return api.post(f"/api/v1/procedures/{acc}/{action}", json=body, headers=USER)
+    return api.post(f"/api/v1/procedures/{acc}/{action}", json=body)
 
 
 def tracker(api: TestClient) -> dict[str, Any]:

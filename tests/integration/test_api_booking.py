@@ -12,7 +12,6 @@ import pytest
 
 from tests.conftest import T0
 from tests.integration.api_fixtures import (  # noqa: F401
-    USER,
     accession,
     act,
     api_fixture,
@@ -36,14 +35,12 @@ def kinds(api, acc: str) -> list[str]:
 
 
 def try_book(api, acc: str, slot_id: object):
-    return api.post(
-        "/api/v1/appointments", json={"accession": acc, "slot_id": slot_id}, headers=USER
-    )
+    return api.post("/api/v1/appointments", json={"accession": acc, "slot_id": slot_id})
 
 
 def cancel(api, appointment_id: int, reason: str = "patient is abroad"):
     body = {"reason": reason}
-    return api.post(f"/api/v1/appointments/{appointment_id}/cancel", json=body, headers=USER)
+    return api.post(f"/api/v1/appointments/{appointment_id}/cancel", json=body)
 
 
 def test_book_cancel_rebook_arrive_as_a_person_would(api):
@@ -235,7 +232,7 @@ def test_slot_in_a_blocked_room_is_a_conflict(api):
         "end_at": (at(slot["start_at"]) + timedelta(hours=1)).isoformat(),
         "reason": "CT tube replacement",
     }
-    assert ok(api.post("/api/v1/blocks", json=block, headers=USER), 201)["id"] > 0
+    assert ok(api.post("/api/v1/blocks", json=block), 201)["id"] > 0
     events, board = kinds(api, acc), tracker(api)
     found = problem(try_book(api, acc, slot["slot_id"]), 409, "slot_id")
     assert "blocked: CT tube replacement" in found["reason"]
@@ -261,7 +258,7 @@ def test_bad_block_names_the_field(api, change, field):
         "end_at": "2026-11-23T09:00:00+00:00",
         "reason": "service",
     }
-    problem(api.post("/api/v1/blocks", json=block | change, headers=USER), 422, field)
+    problem(api.post("/api/v1/blocks", json=block | change), 422, field)
     assert len(slots(api, accession(api), site="AAA", limit=8)) == 8
 
 

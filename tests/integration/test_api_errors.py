@@ -1,7 +1,8 @@
 """The API's contract: who writes, malformed requests, problem details, OpenAPI, datetimes.
 
-A missing or malformed ``X-Lysbord-User`` is 422 naming the header (see api/deps.py);
-a body that is not JSON is 400 naming ``body``; every error is application/problem+json.
+No user or an unknown bearer token is 401 naming ``Authorization``, a role that may not
+write 403 (see api/deps.py); a body that is not JSON is 400 naming ``body``; every
+error is application/problem+json.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lysbord.domain.access import Role
 from lysbord.services.context import Context
 from lysbord.store.models import Event
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401
     PROBLEM,
-    USER,
     act,
+    anon_fixture,
+    api_as_fixture,
     api_fixture,
     assert_offsets,
     book,
@@ -43,7 +46,7 @@ def world(api) -> dict[str, Any]:
     acc = refer(api, cpr)["procedures"][0]["accession"]
     appointment = book(api, acc, slots(api, acc)[0]["slot_id"])
     body = {"target_cpr": other, "reason": "duplicate"}
-    merge = ok(api.post(f"/api/v1/patients/{merged}/merge", json=body, headers=USER))
+    merge = ok(api.post(f"/api/v1/patients/{merged}/merge", json=body))
     return {
         "cpr": cpr,
         "other": other,
@@ -90,29 +93,43 @@ CREATED = {"register": 201, "refer": 201, "book": 201, "block": 201}
 
 
 @pytest.mark.parametrize("write", list(WRITES))
-def test_every_write_needs_the_actor_header_and_writes_nothing_without(api, ctx, world, write):
+def test_every_write_needs_a_user_and_writes_nothing_without(api, anon, ctx, world, write):
     path, body = WRITES[write](world)
     before, board = event_count(ctx), tracker(api)
-    found = problem(api.post(path, json=body), 422, "X-Lysbord-User")
-    assert found["reason"] == "Field required" and found["errors"][0]["in"] == "header"
+    found = problem(anon.post(path, json=body), 401, "Authorization")
+    assert "token" in found["reason"] and found["status"] == 401
+    assert anon.post(path, json=body).headers["www-authenticate"] == "Bearer"
     assert event_count(ctx) == before and tracker(api) == board
-    assert ok(api.post(path, json=body, headers=USER), CREATED.get(write, 200))
+    assert ok(api.post(path, json=body), CREATED.get(write, 200))
     assert event_count(ctx) > before
 
 
-@pytest.mark.parametrize("header", ["", "two words", "x" * 65, "ærø".encode(), "a/b"])
-def test_an_unreadable_actor_is_refused(api, ctx, header):
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer nope", "Basic YTpi", "lb_x"])
+def test_an_unknown_or_malformed_token_is_refused(anon, ctx, header):
     before = event_count(ctx)
     body = {"cpr": random_cpr(), "family_name": "Lund"}
-    response = api.post("/api/v1/patients", json=body, headers={"X-Lysbord-User": header})
-    assert "1-64" in problem(response, 422, "X-Lysbord-User")["reason"]
+    response = anon.post("/api/v1/patients", json=body, headers={"Authorization": header})
+    assert "bearer token" in problem(response, 401, "Authorization")["reason"]
     assert event_count(ctx) == before
-    problem(api.get(f"/api/v1/patients/{body['cpr']}"), 404, "cpr")
 
 
-def test_reads_need_no_actor(api, world):
-    assert procedure(api, world["acc"])["procedure"]["accession"] == world["acc"]
-    assert ok(api.get(f"/api/v1/patients/{world['cpr']}"))["cpr"] == world["cpr"]
+def test_reads_need_a_user_but_no_role(api, anon, api_as, world):
+    radiographer = api_as(Role.radiographer)
+    assert procedure(radiographer, world["acc"])["procedure"]["accession"] == world["acc"]
+    assert ok(radiographer.get(f"/api/v1/patients/{world['cpr']}"))["cpr"] == world["cpr"]
+    problem(anon.get(f"/api/v1/patients/{world['cpr']}"), 401, "Authorization")
+
+
+def test_a_write_outside_the_role_is_403_audited_and_writes_nothing(api_as, ctx, world):
+    path, body = WRITES["register"](world)
+    radiographer = api_as(Role.radiographer)
+    before = event_count(ctx)
+    found = problem(radiographer.post(path, json=body), 403, None)
+    assert "booking_clerk" in found["reason"]
+    with ctx.uow(readonly=True) as uow:
+        kinds = uow.session.scalars(select(Event.kind).order_by(Event.id.desc()).limit(1)).all()
+    assert kinds == ["access.denied"] and event_count(ctx) == before + 1
+    assert ok(api_as(Role.booking_clerk).post(path, json=body), 201)
 
 
 @pytest.mark.parametrize(
@@ -121,15 +138,15 @@ def test_reads_need_no_actor(api, world):
 )
 def test_malformed_json_is_400_naming_the_body_and_where(api, ctx, raw):
     before = event_count(ctx)
-    headers = USER | {"content-type": "application/json"}
+    headers = {"content-type": "application/json"}
     found = problem(api.post("/api/v1/patients", content=raw, headers=headers), 400, "body")
     assert found["title"] == "Malformed JSON" and "at character" in found["reason"]
     assert event_count(ctx) == before
 
 
-def test_malformed_json_wins_over_a_missing_header(api):
+def test_malformed_json_wins_over_a_missing_token(anon):
     headers = {"content-type": "application/json"}
-    problem(api.post("/api/v1/patients", content=b"{", headers=headers), 400, "body")
+    problem(anon.post("/api/v1/patients", content=b"{", headers=headers), 400, "body")
 
 
 @pytest.mark.parametrize(
@@ -144,22 +161,20 @@ def test_malformed_json_wins_over_a_missing_header(api):
     ],
 )
 def test_body_of_the_wrong_shape_names_the_field(api, body, field):
-    problem(api.post("/api/v1/patients", json=body, headers=USER), 422, field)
+    problem(api.post("/api/v1/patients", json=body), 422, field)
 
 
 def test_every_invalid_field_is_listed(api):
     body = {"accession": 7, "slot_id": "late"}
-    found = problem(api.post("/api/v1/appointments", json=body, headers=USER), 422, "accession")
+    found = problem(api.post("/api/v1/appointments", json=body), 422, "accession")
     assert [(e["field"], e["in"]) for e in found["errors"]] == [
         ("accession", "body"),
         ("slot_id", "body"),
     ]
 
 
-def test_a_missing_header_and_a_bad_body_are_reported_together(api):
-    found = problem(api.post("/api/v1/appointments", json={}, headers={}), 422, "X-Lysbord-User")
-    fields = {e["field"] for e in found["errors"]}
-    assert fields == {"X-Lysbord-User", "accession", "slot_id"}
+def test_a_missing_token_is_answered_before_the_body_is_checked(anon):
+    problem(anon.post("/api/v1/appointments", json={}), 401, "Authorization")
 
 
 def test_problem_details_carry_instance_value_and_reason(api):
@@ -189,10 +204,9 @@ def test_openapi_describes_every_route_and_its_errors(api):
         assert op.get("summary") and op.get("description"), f"{method} {path}"
         assert PROBLEM in op["responses"]["422"]["content"], f"{method} {path}"
         headers = [p for p in op.get("parameters", []) if p["in"] == "header"]
-        is_write = method == "post"
-        assert [(h["name"], h["required"]) for h in headers] == (
-            [("X-Lysbord-User", True)] if is_write else []
-        ), f"{method} {path}"
+        assert "X-Lysbord-User" not in {h["name"] for h in headers}, f"{method} {path}"
+        if path.startswith("/api/v1/") and path != "/api/v1/health":
+            assert op["security"] == [{"HTTPBearer": []}], f"{method} {path}"
     problem_schema = spec["components"]["schemas"]["Problem"]
     assert {"title", "status", "detail", "field", "reason"} <= set(problem_schema["properties"])
 
@@ -224,7 +238,7 @@ def test_openapi_lists_the_issue_endpoints(api):
 def test_every_datetime_in_every_answer_has_an_offset(api, world):
     path, body = WRITES["cancel"](world)
     answers = [
-        ok(api.post(path, json=body, headers=USER)),
+        ok(api.post(path, json=body)),
         book(api, world["acc"], world["slot"]),
         ok(act(api, world["acc"], "arrive")),
         ok(api.get("/api/v1/referrals")),

@@ -9,7 +9,6 @@ import pytest
 
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401
-    USER,
     api_fixture,
     ok,
     problem,
@@ -22,7 +21,7 @@ MERGE_REASON = "same person registered twice (ADT A40)"
 
 def merge(api, source: str, target: str, reason: str = MERGE_REASON):
     body = {"target_cpr": target, "reason": reason}
-    return api.post(f"/api/v1/patients/{source}/merge", json=body, headers=USER)
+    return api.post(f"/api/v1/patients/{source}/merge", json=body)
 
 
 def referral_ids(api, cpr: str) -> set[int]:
@@ -69,7 +68,7 @@ def test_replacement_number_with_letters_is_accepted(api):
 )
 def test_invalid_cpr_is_refused_and_nothing_is_written(api, cpr, reason):
     body = {"cpr": cpr, "family_name": "Jensen"}
-    found = problem(api.post("/api/v1/patients", json=body, headers=USER), 422, "cpr")
+    found = problem(api.post("/api/v1/patients", json=body), 422, "cpr")
     assert reason in found["reason"] and found["value"] == cpr
     assert ok(api.get("/api/v1/referrals"))["total"] == 0
     problem(api.get(f"/api/v1/patients/{cpr}"), 404, "cpr")
@@ -79,7 +78,7 @@ def test_duplicate_cpr_is_a_conflict_and_keeps_the_first(api):
     cpr = random_cpr()
     first = register(api, cpr, family_name="Først")
     body = {"cpr": f"{cpr[:6]}-{cpr[6:]}", "family_name": "Anden"}
-    found = problem(api.post("/api/v1/patients", json=body, headers=USER), 409, "cpr")
+    found = problem(api.post("/api/v1/patients", json=body), 409, "cpr")
     assert "already registered" in found["reason"]
     again = ok(api.get(f"/api/v1/patients/{cpr}"))
     assert again["id"] == first["id"] and again["family_name"] == "Først"
@@ -98,7 +97,7 @@ def test_duplicate_cpr_is_a_conflict_and_keeps_the_first(api):
 def test_invalid_patient_fields_name_the_field(api, fields, field):
     cpr = random_cpr()
     body = {"cpr": cpr, "family_name": "Jensen"} | fields
-    problem(api.post("/api/v1/patients", json=body, headers=USER), 422, field)
+    problem(api.post("/api/v1/patients", json=body), 422, field)
     problem(api.get(f"/api/v1/patients/{cpr}"), 404, "cpr")
 
 
@@ -121,12 +120,12 @@ def test_undo_merge_gives_back_exactly_what_it_moved(api):
     merge_id = ok(merge(api, old, new))["merges"][0]["id"]
     after = refer(api, old)  # arrives after the merge: belongs to the survivor
     body = {"reason": "two different people"}
-    restored = ok(api.post(f"/api/v1/patients/merges/{merge_id}/undo", json=body, headers=USER))
+    restored = ok(api.post(f"/api/v1/patients/merges/{merge_id}/undo", json=body))
     assert restored["cpr"] == old and restored["merged_into_id"] is None
     assert restored["merges"][0]["undone_at"] is not None
     assert referral_ids(api, old) == {moved["id"]}
     assert referral_ids(api, new) == {kept["id"], after["id"]}
-    again = api.post(f"/api/v1/patients/merges/{merge_id}/undo", json=body, headers=USER)
+    again = api.post(f"/api/v1/patients/merges/{merge_id}/undo", json=body)
     assert "already undone" in problem(again, 409, "merge_id")["reason"]
 
 
@@ -152,7 +151,7 @@ def test_undo_is_refused_while_the_survivor_is_merged_onwards(api):
     first = ok(merge(api, a, b))["merges"][0]["id"]
     ok(merge(api, b, c))
     body = {"reason": "wrong person"}
-    response = api.post(f"/api/v1/patients/merges/{first}/undo", json=body, headers=USER)
+    response = api.post(f"/api/v1/patients/merges/{first}/undo", json=body)
     assert "undo that merge first" in problem(response, 409, "merge_id")["reason"]
     assert ok(api.get(f"/api/v1/patients/{a}"))["cpr"] == c
 
@@ -172,9 +171,9 @@ def test_merge_and_undo_need_a_reason(api):
     problem(merge(api, old, new, reason=""), 422, "reason")
     problem(merge(api, old, new, reason="  "), 422, "reason")
     merge_id = ok(merge(api, old, new))["merges"][0]["id"]
-    undo = api.post(f"/api/v1/patients/merges/{merge_id}/undo", json={}, headers=USER)
+    undo = api.post(f"/api/v1/patients/merges/{merge_id}/undo", json={})
     problem(undo, 422, "reason")
-    unknown = api.post("/api/v1/patients/merges/999999/undo", json={"reason": "x"}, headers=USER)
+    unknown = api.post("/api/v1/patients/merges/999999/undo", json={"reason": "x"})
     problem(unknown, 404, "merge_id")
 
 
@@ -183,15 +182,13 @@ def test_a_new_number_for_the_same_person_finds_the_one_record(api):
     old, new = random_cpr(), random_cpr()
     patient = register(api, old)
     body = {"number": f"{new[:6]}-{new[6:]}", "reason": "Nyt CPR-nummer"}
-    added = ok(api.post(f"/api/v1/patients/{old}/identifiers", json=body, headers=USER), 201)
+    added = ok(api.post(f"/api/v1/patients/{old}/identifiers", json=body), 201)
     assert [i["value"] for i in added["identifiers"]] == [old, new]
     for number in (old, new):
         assert ok(api.get(f"/api/v1/patients/{number}"))["id"] == patient["id"]
     other = register(api)
     taken = {"number": other["cpr"], "reason": "forkert"}
-    problem(
-        api.post(f"/api/v1/patients/{old}/identifiers", json=taken, headers=USER), 409, "number"
-    )
+    problem(api.post(f"/api/v1/patients/{old}/identifiers", json=taken), 409, "number")
     bad = {"number": "3213651234", "reason": "tastefejl"}
-    problem(api.post(f"/api/v1/patients/{old}/identifiers", json=bad, headers=USER), 422, "number")
+    problem(api.post(f"/api/v1/patients/{old}/identifiers", json=bad), 422, "number")
     assert len(ok(api.get(f"/api/v1/patients/{old}"))["identifiers"]) == 2

@@ -10,7 +10,6 @@ import pytest
 from tests.conftest import T0
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401
-    USER,
     accession,
     act,
     api_fixture,
@@ -111,7 +110,7 @@ def test_several_procedures_get_their_own_accession_numbers(api):
 )
 def test_bad_referral_is_refused_whole(api, fields, status, field, reason):
     cpr = register(api)["cpr"]
-    response = api.post("/api/v1/referrals", json=referral_body(cpr, **fields), headers=USER)
+    response = api.post("/api/v1/referrals", json=referral_body(cpr, **fields))
     found = problem(response, status, field)
     assert reason in found["reason"], found
     assert page(api, cpr=cpr)["total"] == 0
@@ -120,7 +119,7 @@ def test_bad_referral_is_refused_whole(api, fields, status, field, reason):
 
 def test_referral_for_an_unknown_patient_names_the_cpr(api):
     cpr = random_cpr()
-    response = api.post("/api/v1/referrals", json=referral_body(cpr), headers=USER)
+    response = api.post("/api/v1/referrals", json=referral_body(cpr))
     assert problem(response, 422, "cpr")["value"] == cpr
     assert page(api)["total"] == 0
 
@@ -128,9 +127,7 @@ def test_referral_for_an_unknown_patient_names_the_cpr(api):
 def test_missing_field_is_named(api):
     body = referral_body(register(api)["cpr"])
     del body["clinical_question"]
-    found = problem(
-        api.post("/api/v1/referrals", json=body, headers=USER), 422, "clinical_question"
-    )
+    found = problem(api.post("/api/v1/referrals", json=body), 422, "clinical_question")
     assert found["reason"] == "Field required" and found["errors"][0]["in"] == "body"
 
 

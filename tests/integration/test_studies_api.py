@@ -15,7 +15,8 @@ from lysbord.config import DicomPeer
 from lysbord.services.check import run_checks
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401
-    USER,
+    anon_fixture,
+    api_as_fixture,
     api_fixture,
     ok,
     problem,
@@ -23,13 +24,14 @@ from tests.integration.api_fixtures import (  # noqa: F401
     register,
 )
 from tests.integration.test_reconcile import booked, send
+from tests.web_fixtures import bearer
 
 WHY = "tastefejl på modaliteten"
 
 
 def assign(api, uid: str, **body):
     body.setdefault("reason", WHY)
-    return api.post(f"/api/v1/unmatched-studies/{uid}/assign", json=body, headers=USER)
+    return api.post(f"/api/v1/unmatched-studies/{uid}/assign", json=body)
 
 
 def unmatched(api, **params) -> dict:
@@ -66,9 +68,12 @@ def test_site_falls_back_to_the_calling_aes_configured_peer(ctx):
     uid, _ = send(ctx, patient_id=random_cpr(), ae="MOBILE1")
     peer = DicomPeer(ae_title="MOBILE1", host="127.0.0.1", port=104, site="BBB")
     settings = ctx.settings.model_copy(update={"dicom_peers": [peer]})
-    with TestClient(create_app(dataclasses.replace(ctx, settings=settings))) as api:
+    headers = bearer(ctx)
+    with TestClient(
+        create_app(dataclasses.replace(ctx, settings=settings)), headers=headers
+    ) as api:
         assert ok(api.get(f"/api/v1/studies/{uid}"))["site"] == "BBB"
-    with TestClient(create_app(ctx)) as api:
+    with TestClient(create_app(ctx), headers=headers) as api:
         assert ok(api.get(f"/api/v1/studies/{uid}"))["site"] is None
 
 
@@ -143,7 +148,7 @@ def test_moving_a_linked_study_must_be_asked_for_and_the_old_procedure_waits_aga
     assert all(f.count == 0 for f in run_checks(ctx))
 
 
-def test_assign_refusals_name_the_field(api, ctx):
+def test_assign_refusals_name_the_field(api, anon, ctx):
     cpr = register(api)["cpr"]
     taken, _ = booked(ctx, cpr)
     send(ctx, patient_id=cpr, accession=taken)
@@ -155,8 +160,8 @@ def test_assign_refusals_name_the_field(api, ctx):
     problem(assign(api, uid, accession=taken, cpr=cpr), 422, "cpr")
     problem(assign(api, uid, accession=taken), 409, "accession")  # it has another study
     problem(assign(api, uid, accession=taken, reason=""), 422, "reason")
-    no_actor = api.post(f"/api/v1/unmatched-studies/{uid}/assign", json={"cpr": cpr, "reason": WHY})
-    problem(no_actor, 422, "X-Lysbord-User")
+    no_user = anon.post(f"/api/v1/unmatched-studies/{uid}/assign", json={"cpr": cpr, "reason": WHY})
+    problem(no_user, 401, "Authorization")
     assert unmatched(api)["items"][0]["study_uid"] == uid  # nothing was written
 
 
@@ -166,7 +171,7 @@ def test_reported_procedure_keeps_its_images(api, ctx):
     other, _ = booked(ctx, cpr, code="UXMA00")
     uid, _ = send(ctx, patient_id=cpr, accession=accession)
     for action in ("arrive", "start", "complete", "report"):
-        ok(api.post(f"/api/v1/procedures/{accession}/{action}", headers=USER))
+        ok(api.post(f"/api/v1/procedures/{accession}/{action}"))
     body = problem(assign(api, uid, accession=other, reassign=True), 409, "reassign")
     assert "reported" in body["reason"]
 

@@ -14,14 +14,14 @@ from pydicom import dcmread
 
 from lysbord.api.app import create_app
 from lysbord.dicom.server import DicomDoor
+from lysbord.domain.access import Role
 from lysbord.services import booking
 from lysbord.services.check import run_checks
 from lysbord.services.context import Context
 from tests.dicomdata import ct_series
 from tests.helpers import new_patient, new_referral, random_cpr
 from tests.interop.conftest import dcmtk
-
-USER = {"X-Lysbord-User": "pacs.admin"}
+from tests.web_fixtures import bearer
 
 
 def booked(ctx: Context, cpr: str) -> str:
@@ -50,7 +50,7 @@ def test_wrong_accession_and_unknown_patient_wait_then_are_assigned(
     )
     assert sent.returncode == 0, sent.stderr
     study_uid = str(dcmread(files[0]).StudyInstanceUID)
-    with TestClient(create_app(ctx)) as api:
+    with TestClient(create_app(ctx), headers=bearer(ctx, Role.radiographer)) as api:
         queue = api.get("/api/v1/unmatched-studies").json()
         assert [s["study_uid"] for s in queue["items"]] == [study_uid]
         waiting = queue["items"][0]
@@ -64,7 +64,7 @@ def test_wrong_accession_and_unknown_patient_wait_then_are_assigned(
             3,
         )
         body = {"accession": accession, "reason": "forkert CPR og accession på CT 1"}
-        answer = api.post(f"/api/v1/unmatched-studies/{study_uid}/assign", json=body, headers=USER)
+        answer = api.post(f"/api/v1/unmatched-studies/{study_uid}/assign", json=body)
         assert answer.status_code == 200, answer.text
         detail = api.get(f"/api/v1/procedures/{accession}").json()
         assert api.get("/api/v1/unmatched-studies").json()["total"] == 0

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class WebSettings(BaseModel):
     """Sessions, lock-out and cookies."""
 
     model_config = {"extra": "forbid"}
+
+    session_hours: float = Field(
+        10, gt=0, le=24 * 7, description="a session ends this long after sign-in (one shift)"
+    )
+    lockout_threshold: int = Field(
+        5, ge=1, le=100, description="failed sign-ins in a row that lock an account"
+    )
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="how long a lock-out lasts")
+    password_hash_memory_kib: int = Field(
+        65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory (RFC 9106: 64 MiB)"
+    )
+    password_hash_time_cost: int = Field(3, ge=1, le=20, description="argon2id passes")
+    cookie_secure: bool = Field(
+        False, description="send cookies only over HTTPS (set true behind TLS)"
+    )

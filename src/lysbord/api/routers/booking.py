@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.deps import ClerkActor, ContextDep
 from lysbord.api.schemas import AppointmentCreate, Cancelled, ReasonBody
 from lysbord.services import booking, procedures
 from lysbord.services.booking import SlotOffer
@@ -33,13 +33,13 @@ def find_slots(
 
 
 @router.post("/appointments", status_code=201)
-def book(body: AppointmentCreate, ctx: ContextDep, actor: ActorDep) -> AppointmentView:
+def book(body: AppointmentCreate, ctx: ContextDep, actor: ClerkActor) -> AppointmentView:
     """Book a procedure into a slot (rebooks if it already has one)."""
     return booking.book(ctx, body.accession, body.slot_id, actor)
 
 
 @router.post("/appointments/{appointment_id}/cancel")
-def cancel(appointment_id: int, body: ReasonBody, ctx: ContextDep, actor: ActorDep) -> Cancelled:
+def cancel(appointment_id: int, body: ReasonBody, ctx: ContextDep, actor: ClerkActor) -> Cancelled:
     """Cancel an appointment; the procedure goes back to awaiting booking."""
     accession = booking.cancel_appointment(ctx, appointment_id, body.reason, actor)
     detail = procedures.get_procedure(ctx, accession)

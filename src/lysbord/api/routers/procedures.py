@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.deps import ContextDep, Reader, check_role
 from lysbord.api.schemas import OptionalReason
+from lysbord.domain.access import Role
 from lysbord.services import procedures
 from lysbord.services.procedures import Action
 from lysbord.services.views import ProcedureDetail
 
 router = APIRouter(prefix="/procedures", tags=["procedures"])
+
+CLERKS = (Role.booking_clerk, Role.screening_coordinator)
+#: Who may take each action: the room's staff run the examination, the radiologist
+#: reports, and booking staff cancel, hold and release.
+ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
+    Action.ARRIVE: (Role.radiographer,),
+    Action.NO_SHOW: (Role.radiographer,),
+    Action.START: (Role.radiographer,),
+    Action.COMPLETE: (Role.radiographer,),
+    Action.DISCONTINUE: (Role.radiographer,),
+    Action.CANCEL: CLERKS,
+    Action.HOLD: CLERKS,
+    Action.RELEASE: CLERKS,
+    Action.REPORT: (Role.radiologist,),
+}
 
 
 @router.get("/{accession}")
@@ -23,10 +39,12 @@ def get_procedure(accession: str, ctx: ContextDep) -> ProcedureDetail:
 def act_on_procedure(
     accession: str,
     action: Action,
+    request: Request,
     ctx: ContextDep,
-    actor: ActorDep,
+    user: Reader,
     body: OptionalReason | None = None,
 ) -> ProcedureDetail:
     """Arrive, no-show, start, complete, discontinue, cancel, hold, release or report."""
+    actor = check_role(ctx, request, user, ACTION_ROLES[action])
     reason = body.reason if body else None
     return procedures.act(ctx, accession, action, actor, reason)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.deps import ClerkActor, ContextDep
 from lysbord.api.schemas import Page, ReferralCreate
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
@@ -20,7 +20,7 @@ STATE_HELP = "open, closed, or the queue an open referral is in: " + ", ".join(S
 
 
 @router.post("", status_code=201)
-def create_referral(body: ReferralCreate, ctx: ContextDep, actor: ActorDep) -> ReferralView:
+def create_referral(body: ReferralCreate, ctx: ContextDep, actor: ClerkActor) -> ReferralView:
     """Receive a referral; its deadline follows from priority and time received."""
     cmd = referrals.NewReferral(**body.model_dump())
     return referrals.create_referral(ctx, cmd, actor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.deps import AdminActor, ContextDep
 from lysbord.api.schemas import BlockCreate, Created
 from lysbord.services import region
 from lysbord.services.region import CodeView, SiteView
@@ -25,7 +25,7 @@ def list_procedure_codes(ctx: ContextDep) -> list[CodeView]:
 
 
 @router.post("/blocks", status_code=201)
-def block(body: BlockCreate, ctx: ContextDep, actor: ActorDep) -> Created:
+def block(body: BlockCreate, ctx: ContextDep, actor: AdminActor) -> Created:
     """Close a room or a site for a window; existing bookings are kept."""
     block_id = region.block(
         ctx,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from lysbord.api.deps import ActorDep, ContextDep
+from lysbord.api.deps import ContextDep, RadiographerActor
 from lysbord.api.schemas import Page
 from lysbord.services import studies
 from lysbord.services.studies import StudyView
@@ -42,7 +42,9 @@ def list_unmatched(ctx: ContextDep, limit: Limit = 50, offset: Offset = 0) -> Pa
 
 
 @router.post("/unmatched-studies/{study_uid}/assign")
-def assign_study(study_uid: str, body: StudyAssign, ctx: ContextDep, actor: ActorDep) -> StudyView:
+def assign_study(
+    study_uid: str, body: StudyAssign, ctx: ContextDep, actor: RadiographerActor
+) -> StudyView:
     """Assign a study to a procedure or a patient; its effective patient and accession follow."""
     cmd = studies.Assignment(body.reason, body.accession, body.cpr, body.reassign)
     return studies.assign_study(ctx, study_uid, cmd, actor)

@@ -1,0 +1,26 @@
+"""Every page router of the web application; ``web.app.mount_web`` includes them in order."""
+
+from __future__ import annotations
+
+from lysbord.web.pages import auth, home, status, users
+from lysbord.web.pages import booking as booking_pages
+from lysbord.web.pages import patients as patient_pages
+from lysbord.web.pages import reading as reading_pages
+from lysbord.web.pages import referrals as referral_pages
+from lysbord.web.pages import rooms as room_pages
+from lysbord.web.pages import tracker as tracker_pages
+from lysbord.web.pages import unmatched as unmatched_pages
+
+PAGES = (
+    auth,
+    home,
+    patient_pages,
+    referral_pages,
+    booking_pages,
+    room_pages,
+    reading_pages,
+    unmatched_pages,
+    tracker_pages,
+    status,
+    users,
+)

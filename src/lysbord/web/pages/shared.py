@@ -1,0 +1,82 @@
+"""What the screens' pages share: the context, form errors beside their field, redirects.
+
+A service refuses bad input with a ``LysbordError`` naming the field; a form shows that
+error beside the field and keeps what was typed, so pages catch the error, turn it into
+``{field: text}`` and render the same template again with the typed values.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from lysbord.api.deps import get_context
+from lysbord.domain.access import Role
+from lysbord.domain.calendar import local_date
+from lysbord.domain.errors import InvalidValue, LysbordError
+from lysbord.services.context import Context
+from lysbord.web import i18n
+from lysbord.web.templating import flash, lang_of, render
+
+CtxDep = Annotated[Context, Depends(get_context)]
+
+R = Role
+#: Who may look at a patient's page (the role rules of the web interface).
+PATIENT_READERS = (R.booking_clerk, R.screening_coordinator, R.radiographer, R.radiologist)
+#: Who books, rebooks and cancels.
+BOOKERS = (R.booking_clerk, R.screening_coordinator)
+#: Who may change a referral's priority (radiologists too: they judge urgency).
+TRIAGERS = (*BOOKERS, R.radiologist)
+
+
+def tr(request: Request, key: str, **fmt: object) -> str:
+    """A catalog text in the request's language, for texts made in a handler."""
+    return i18n.t(key, lang_of(request), **fmt)
+
+
+def error_text(request: Request, exc: LysbordError) -> str:
+    """The error in the page's language (by its kind), with the service's reason."""
+    key = f"err.{type(exc).__name__}"
+    known = key in i18n.catalog()
+    return tr(request, key if known else "err.generic", reason=exc.reason)
+
+
+def field_errors(request: Request, exc: LysbordError, default_field: str) -> dict[str, str]:
+    """The error as ``{field: text}``, for the form to show beside that field."""
+    return {exc.field or default_field: error_text(request, exc)}
+
+
+def redirect(url: str, flash_key: str | None = None) -> RedirectResponse:
+    """After a write: 303 to the page that shows the result, with a one-time message."""
+    response = RedirectResponse(url, status_code=303)
+    if flash_key:
+        flash(response, flash_key)
+    return response
+
+
+def iso_day(at: datetime) -> str:
+    """The Copenhagen day of a UTC time as ``YYYY-MM-DD``, for links to a day's page."""
+    return local_date(at).isoformat()
+
+
+def optional_day(text: str | None, field: str) -> date | None:
+    """A ``YYYY-MM-DD`` form or query value; None when empty."""
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue("not a date (YYYY-MM-DD)", field=field, value=text) from None
+
+
+def parse_day(text: str | None, today: date, field: str = "day") -> date:
+    """A ``YYYY-MM-DD`` query value, or today when none is given."""
+    return optional_day(text, field) or today
+
+
+def missing(request: Request, exc: LysbordError, back: str) -> HTMLResponse:
+    """The 404 page for an address naming something that does not exist."""
+    return render(request, "screens/missing.html", 404, detail=error_text(request, exc), back=back)

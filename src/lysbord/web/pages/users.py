@@ -1,0 +1,83 @@
+"""Users for the administrator: list, add, reset a password, issue an API token.
+
+A new password or token is shown once, on the answer page, and never again (only its
+hash is stored). Every change is made by the service as the signed-in admin.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+
+from lysbord.domain.errors import LysbordError
+from lysbord.services.sessions import create_token
+from lysbord.services.users import NewUser, add_user, list_users, set_password
+from lysbord.web.auth import CsrfForm, CurrentUser, Role, context_of, require
+from lysbord.web.templating import render
+
+router = APIRouter(prefix="/users", include_in_schema=False)
+AdminDep = Annotated[CurrentUser, Depends(require(Role.admin))]
+
+
+def _page(
+    request: Request,
+    status_code: int = 200,
+    *,
+    typed: dict[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    secret: tuple[str, str, str] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "users.html",
+        status_code=status_code,
+        users=list_users(context_of(request)),
+        roles=list(Role),
+        typed=typed or {"username": "", "display_name": "", "roles": []},
+        errors=errors or {},
+        secret=secret,
+    )
+
+
+@router.get("")
+def users_page(request: Request, admin: AdminDep) -> HTMLResponse:
+    return _page(request)
+
+
+@router.post("")
+def add(
+    request: Request,
+    admin: AdminDep,
+    _: CsrfForm,
+    username: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+) -> HTMLResponse:
+    """Add a user with a generated password, shown once."""
+    typed: dict[str, object] = {
+        "username": username,
+        "display_name": display_name,
+        "roles": roles or [],
+    }
+    try:
+        cmd = NewUser(username.strip(), display_name, tuple(roles or ()))
+        user, password = add_user(context_of(request), cmd, admin.username)
+    except LysbordError as exc:
+        return _page(request, 422, typed=typed, errors={exc.field or "username": exc.reason})
+    return _page(request, 201, secret=("users.password_for", user.username, password))
+
+
+@router.post("/{username}/password")
+def reset_password(request: Request, username: str, admin: AdminDep, _: CsrfForm) -> HTMLResponse:
+    """A new generated password (also lifts a lock-out), shown once."""
+    password = set_password(context_of(request), username, None, admin.username)
+    return _page(request, secret=("users.password_for", username, password))
+
+
+@router.post("/{username}/tokens")
+def new_token(request: Request, username: str, admin: AdminDep, _: CsrfForm) -> HTMLResponse:
+    """A new API token for the user, shown once."""
+    token = create_token(context_of(request), username, "web", admin.username)
+    return _page(request, secret=("users.token_for", username, token))

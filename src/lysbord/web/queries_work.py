@@ -1,0 +1,138 @@
+"""Read models for the work queues: the referral inbox and the radiologists' reading list.
+
+Both are ordered the way people must work them: most urgent priority first, then the
+earliest deadline. One page is read with LIMIT/OFFSET; the views are built for that
+page only, so a long queue costs no more than a short one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+
+from lysbord.domain.priorities import Priority
+from lysbord.services.context import Context
+from lysbord.services.tracker import placements
+from lysbord.services.views import ReferralView, display_name, primary_identifiers, referral_views
+from lysbord.store.models import Patient, Procedure, ProcedureCode, Referral, Site
+
+PAGE_SIZE = 50
+#: Procedures that still need a time: never booked, or booked and not come.
+AWAITING_BOOKING = ("requested", "no-show")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingItem:
+    accession: str
+    study_uid: str
+    code_name: str
+    modality: str
+    priority: str
+    due_at: datetime
+    performed_at: datetime
+    images_received_at: datetime | None
+    cpr: str
+    patient_name: str
+    referral_id: int
+
+
+def priority_rank() -> ColumnElement[int]:
+    """The priority's rank as SQL, so the database sorts by urgency, not by name."""
+    return case({p.value: p.rank for p in Priority}, value=Referral.priority, else_=len(Priority))
+
+
+def _count(ctx: Context, stmt: Select[tuple[Referral]]) -> int:
+    with ctx.uow(readonly=True) as uow:
+        return uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def inbox(
+    ctx: Context, *, priority: str | None, site: str | None, offset: int
+) -> tuple[list[ReferralView], int]:
+    """Open referrals with a procedure awaiting booking, most urgent and soonest due first."""
+    waiting = (
+        select(Procedure.id)
+        .where(Procedure.referral_id == Referral.id, Procedure.state.in_(AWAITING_BOOKING))
+        .exists()
+    )
+    stmt = select(Referral).where(Referral.closed_at.is_(None), waiting)
+    if priority:
+        stmt = stmt.where(Referral.priority == priority)
+    if site:
+        stmt = stmt.where(
+            Referral.preferred_site_id == select(Site.id).where(Site.code == site).scalar_subquery()
+        )
+    total = _count(ctx, stmt)
+    ordered = stmt.order_by(priority_rank(), Referral.due_at, Referral.id)
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        page = s.scalars(ordered.limit(PAGE_SIZE).offset(offset)).all()
+        return referral_views(s, page, ctx.now()), total
+
+
+def drill_down(
+    ctx: Context, *, queue: str | None, site: str | None, overdue: bool, offset: int
+) -> tuple[list[ReferralView], int]:
+    """The open referrals behind one count of the tracker board, soonest due first.
+
+    Placed by ``services.tracker.placements`` (one query, the board's own rule), so the
+    list always matches the count; views are built for the page only.
+    """
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        now = ctx.now()
+        chosen = [
+            p
+            for p in placements(s, now)
+            if (queue is None or (p.queue.value if p.queue else "none") == queue)
+            and (site is None or p.site == site)
+            and (not overdue or p.flags.overdue)
+        ]
+        chosen.sort(key=lambda p: (p.due_at, p.referral_id))
+        ids = [p.referral_id for p in chosen[offset : offset + PAGE_SIZE]]
+        page = s.scalars(select(Referral).where(Referral.id.in_(ids))).all()
+        by_id = {r.id: r for r in page}
+        return referral_views(s, [by_id[i] for i in ids], now), len(chosen)
+
+
+def reading_list(
+    ctx: Context, *, modality: str | None, offset: int
+) -> tuple[list[ReadingItem], int]:
+    """Performed procedures awaiting a report, most urgent and soonest due first."""
+    stmt = (
+        select(Procedure, ProcedureCode, Referral)
+        .join(ProcedureCode, ProcedureCode.code == Procedure.code)
+        .join(Referral, Referral.id == Procedure.referral_id)
+        .where(Procedure.state == "completed")
+    )
+    if modality:
+        stmt = stmt.where(ProcedureCode.modality == modality)
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        order = (priority_rank(), Referral.due_at, Procedure.id)
+        rows = s.execute(stmt.order_by(*order).limit(PAGE_SIZE).offset(offset)).tuples().all()
+        ids = {ref.patient_id for *_, ref in rows}
+        names = {
+            p.id: display_name(p) for p in s.scalars(select(Patient).where(Patient.id.in_(ids)))
+        }
+        numbers = primary_identifiers(s, ids)
+        items = [
+            ReadingItem(
+                p.accession or "",
+                p.study_uid,
+                code.name,
+                code.modality,
+                ref.priority,
+                ref.due_at,
+                p.updated_at,
+                p.images_received_at,
+                numbers.get(ref.patient_id, ""),
+                names[ref.patient_id],
+                ref.id,
+            )
+            for p, code, ref in rows
+        ]
+        return items, total

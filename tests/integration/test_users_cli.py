@@ -1,0 +1,93 @@
+"""``lysbord user ...``, the demo's users, and ``lysbord check`` leaving its result for /status."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lysbord.cli import app
+from lysbord.demo.users import DEMO_USERS, create_demo_users, write_demo_users
+from lysbord.domain.access import Role
+from lysbord.services.context import Context
+from lysbord.services.sessions import sign_in, token_user
+from lysbord.services.status import last_check
+from tests import web_fixtures  # noqa: F401  (sets the tests' argon2 cost)
+
+
+def cli(database_url: str, tmp_path: Path, *args: str) -> tuple[int, str]:
+    where = ["--database-url", database_url, "--data-dir", str(tmp_path / "var")]
+    result = CliRunner().invoke(app, [*args, *where])
+    return result.exit_code, result.output
+
+
+def test_user_add_prints_a_generated_password_that_signs_in(bare_ctx, database_url, tmp_path):
+    code, out = cli(
+        database_url,
+        tmp_path,
+        "user",
+        "add",
+        "rikke",
+        "--role",
+        "radiologist",
+        "--role",
+        "manager",
+        "--name",
+        "Rikke R",
+    )
+    assert code == 0, out
+    password = out.split("Password: ")[1].split()[0]
+    signed = sign_in(bare_ctx, "rikke", password)
+    assert signed and signed.user.roles == {Role.radiologist, Role.manager}
+    assert signed.user.display_name == "Rikke R"
+
+
+def test_user_add_refusals_name_the_field(database_url, tmp_path):
+    code, out = cli(database_url, tmp_path, "user", "add", "x", "--role", "janitor")
+    assert code == 2 and "janitor" in out
+    code, out = cli(database_url, tmp_path, "user", "add", "x y", "--role", "admin")
+    assert code == 1 and "username" in out
+    code, out = cli(
+        database_url, tmp_path, "user", "add", "x", "--role", "admin", "--password", "short"
+    )
+    assert code == 1 and "password" in out
+
+
+def test_user_token_and_password(bare_ctx, database_url, tmp_path):
+    cli(
+        database_url,
+        tmp_path,
+        "user",
+        "add",
+        "robot",
+        "--role",
+        "booking_clerk",
+        "--password",
+        "long-enough-1",
+    )
+    code, out = cli(database_url, tmp_path, "user", "token", "robot", "--name", "HL7 bridge")
+    assert code == 0 and token_user(bare_ctx, out.strip()).username == "robot"
+    code, out = cli(database_url, tmp_path, "user", "password", "robot")
+    assert code == 0 and sign_in(bare_ctx, "robot", out.split("Password: ")[1].split()[0])
+    assert cli(database_url, tmp_path, "user", "token", "nobody")[0] == 1
+
+
+def test_demo_users_one_per_role_saved_for_the_owner_only(bare_ctx: Context, tmp_path):
+    made = create_demo_users(bare_ctx)
+    assert [role for _, _, role in made] == list(Role) == list(DEMO_USERS)
+    saved = tmp_path / "var" / "demo-users.txt"
+    write_demo_users(saved, made)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    for username, password, role in made:
+        assert f"{username}\t{password}\t{role.value}" in saved.read_text(encoding="utf-8")
+        signed = sign_in(bare_ctx, username, password)
+        assert signed and signed.user.roles == {role}
+
+
+def test_check_leaves_its_result_for_the_status_page(bare_ctx, database_url, tmp_path):
+    assert last_check(bare_ctx) is None
+    code, out = cli(database_url, tmp_path, "check", "--skip-blobs")
+    assert code == 0, out
+    run = last_check(bare_ctx)
+    assert run and run.broken == {} and run.rules > 5 and run.skipped_blobs and run.actor == "cli"
