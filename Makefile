@@ -10,13 +10,14 @@ PYTEST_WORKERS ?= auto
 
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install system-deps bench-deps run demo check test lint format bench clean
+.PHONY: help install system-deps bench-deps viewer web-test-deps run demo check test lint format bench clean
 
 help:
 	@echo "make run    - install, create a demo region in ./$(DATA_DIR) if empty, serve it"
 	@echo "make test   - the whole test suite (SQLite and PostgreSQL)"
 	@echo "make lint   - ruff and mypy --strict"
 	@echo "make bench  - benchmarks, printed as tables"
+	@echo "make viewer - install the OHIF viewer (npm @ohif/app) into ./.viewer"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +36,34 @@ system-deps:
 bench-deps: system-deps
 	@command -v Orthanc >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq orthanc orthanc-dicomweb; }
 
-run: install
+# The OHIF Viewer (npm @ohif/app, a prebuilt web app), rewritten once for /viewer/.
+OHIF_VERSION := 3.13.2
+VIEWER_DIR := .viewer
+VIEWER_STAMP := $(VIEWER_DIR)/.ohif-$(OHIF_VERSION)
+
+$(VIEWER_STAMP): | $(STAMP)
+	@command -v npm >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq npm; }
+	rm -rf $(VIEWER_DIR).pack && mkdir -p $(VIEWER_DIR).pack
+	cd $(VIEWER_DIR).pack && npm pack --silent @ohif/app@$(OHIF_VERSION) >/dev/null
+	$(PY) -m lysbord.dicomweb.viewer_install $(VIEWER_DIR).pack/ohif-app-$(OHIF_VERSION).tgz $(VIEWER_DIR)
+	rm -rf $(VIEWER_DIR).pack
+	touch $(VIEWER_STAMP)
+
+viewer: $(VIEWER_STAMP)
+
+# axe-core (npm), the accessibility engine the browser tests inject into each page.
+AXE_VERSION := 4.14.1
+NODE_DIR := .node
+AXE_STAMP := $(NODE_DIR)/.axe-core-$(AXE_VERSION)
+
+$(AXE_STAMP):
+	@command -v npm >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq npm; }
+	npm install --silent --no-save --no-audit --no-fund --prefix $(NODE_DIR) axe-core@$(AXE_VERSION)
+	touch $(AXE_STAMP)
+
+web-test-deps: system-deps $(AXE_STAMP)
+
+run: install viewer
 	$(VENV)/bin/lysbord demo --data-dir $(DATA_DIR) --if-empty
 	$(VENV)/bin/lysbord serve --data-dir $(DATA_DIR)
 
@@ -45,7 +73,7 @@ demo: install
 check: install
 	$(VENV)/bin/lysbord check --data-dir $(DATA_DIR)
 
-test: install system-deps
+test: install system-deps viewer web-test-deps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: install

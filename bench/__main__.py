@@ -7,7 +7,7 @@ import importlib
 
 from bench.common import Row, console, print_table
 
-SUITES = ("booking", "dicom")
+SUITES = ("booking", "dicom", "dicomweb", "dicomweb_render", "hl7", "hl7_out")
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 Never the system service (``service orthanc stop`` kills every Orthanc on the machine):
 one ``Orthanc`` process per measurement, its storage and index in a temporary folder,
-on free loopback ports, no plugins, with the settings DOMAIN.md §8 calls fair. Lysbord
+on free loopback ports, no plugins (only orthanc-dicomweb, for the DICOMweb benchmark),
+with the settings DOMAIN.md §8 calls fair. Lysbord
 runs as a user runs it: ``lysbord serve`` over a temporary data folder (SQLite) or a
 fresh PostgreSQL database. Both are process groups of their own, stopped at the end
 of each measurement and, if the benchmark is interrupted, by atexit (and SIGTERM).
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import httpx
+import httpx2 as httpx
 from sqlalchemy import create_engine, text
 
 from bench.common import PG_ADMIN_URL
@@ -34,6 +35,10 @@ from bench.common import PG_ADMIN_URL
 ORTHANC = os.environ.get("LYSBORD_BENCH_ORTHANC", "/usr/sbin/Orthanc")
 #: Orthanc's own default (16 KB); Lysbord accepts any PDU size (DOMAIN.md §8).
 ORTHANC_PDU = int(os.environ.get("LYSBORD_BENCH_ORTHANC_PDU", "16384"))
+#: Debian's orthanc-dicomweb: loaded only for the DICOMweb benchmark (``orthanc(dicomweb=True)``).
+DICOMWEB_PLUGIN = os.environ.get(
+    "LYSBORD_BENCH_ORTHANC_DICOMWEB", "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+)
 #: Debian's DCMTK, and so Orthanc, leave Nagle's algorithm on without it (DOMAIN.md §8).
 NODELAY = {"TCP_NODELAY": "1"}
 _live: dict[int, subprocess.Popen[bytes]] = {}
@@ -129,16 +134,17 @@ def temp_folder(prefix: str) -> Iterator[Path]:
 
 
 def configuration(
-    folder: Path, http_port: int, dicom_port: int, move_to: Peer | None
+    folder: Path, http_port: int, dicom_port: int, move_to: Peer | None, dicomweb: bool = False
 ) -> dict[str, object]:
-    """Orthanc's JSON configuration for one benchmark run (no plugins: an empty list)."""
+    """Orthanc's JSON configuration for one benchmark run (no plugins unless ``dicomweb``)."""
     modalities = {move_to.aet: [move_to.aet, move_to.host, move_to.dicom_port]} if move_to else {}
     return {
         "Name": "lysbord-bench",
         "StorageDirectory": str(folder / "storage"),
         "IndexDirectory": str(folder / "index"),
         "StorageCompression": False,
-        "Plugins": [],
+        "Plugins": [DICOMWEB_PLUGIN] if dicomweb else [],
+        "DicomWeb": {"Enable": dicomweb, "Root": "/dicomweb/"},  # Lysbord's path too
         "HttpPort": http_port,
         "DicomPort": dicom_port,
         "DicomAet": "ORTHANC",
@@ -157,14 +163,15 @@ def configuration(
 
 
 @contextmanager
-def orthanc(move_to: Peer | None = None) -> Iterator[Peer]:
+def orthanc(move_to: Peer | None = None, *, dicomweb: bool = False) -> Iterator[Peer]:
     """A fresh, empty Orthanc on free ports; stopped and its folder removed afterwards."""
     if shutil.which(ORTHANC) is None:
         raise RuntimeError(f"{ORTHANC} not found: run 'make bench-deps' (installs orthanc)")
     with temp_folder("lysbord-bench-orthanc-") as folder:
         http_port, dicom_port = free_port(), free_port()
         config = folder / "orthanc.json"
-        config.write_text(json.dumps(configuration(folder, http_port, dicom_port, move_to)))
+        settings = configuration(folder, http_port, dicom_port, move_to, dicomweb)
+        config.write_text(json.dumps(settings))
         env = {**os.environ, **NODELAY}
         proc = start_process([ORTHANC, str(config)], env, folder / "orthanc.log")
         try:
@@ -217,9 +224,15 @@ def _pg(statement: str) -> None:
 
 
 def lysbord_env() -> dict[str, str]:
-    """The user's environment without benchmark settings, accepting storescu's default AE."""
+    """The user's environment without benchmark settings, accepting storescu's default AE
+    and DICOMweb clients without sign-in (Orthanc's DICOMweb runs without one here too)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LYSBORD_")}
-    return {**env, **NODELAY, "LYSBORD_DICOM_ALLOW_ANY_PEER": "true"}
+    return {
+        **env,
+        **NODELAY,
+        "LYSBORD_DICOM_ALLOW_ANY_PEER": "true",
+        "LYSBORD_DICOMWEB__REQUIRE_SIGN_IN": "false",
+    }
 
 
 def lysbord_cli(*args: str, folder: Path, url: str | None) -> list[str]:
@@ -238,6 +251,7 @@ def lysbord(folder: Path, url: str | None, backend: str) -> Iterator[Peer]:
     http_port, dicom_port = free_port(), free_port()
     cmd = lysbord_cli("serve", folder=folder, url=url)
     cmd += ["--http-port", str(http_port), "--dicom-port", str(dicom_port)]
+    cmd += ["--hl7-port", str(free_port())]  # two servers at once must not share 2575
     log = folder / "serve.log"
     proc = start_process(cmd, lysbord_env(), log)
     db_url = url or f"sqlite:///{folder / 'lysbord.db'}"

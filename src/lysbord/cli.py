@@ -1,4 +1,4 @@
-"""The command line: serve, demo, check."""
+"""The command line: serve, demo, check, user."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from rich.progress import Progress
 from rich.table import Table
 
 from lysbord.bootstrap import build_context
+from lysbord.cli_users import app as user_app
 from lysbord.config import Settings, load_settings
 from lysbord.domain.errors import LysbordError
+from lysbord.services.context import Context
 
 app = typer.Typer(
     help="Lysbord: regional RIS/PACS.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 console = Console()
+app.add_typer(user_app, name="user")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [./var]")]
 DbUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL")]
@@ -84,11 +87,25 @@ def demo(
             console.print("[red]A region exists already; use an empty database.[/red]")
             raise typer.Exit(1)
         build_demo(ctx, scale=scale, seed=seed, console=console)
+        _demo_users(ctx)
         toml = ctx.settings.data_dir / "lysbord.toml"
         if config is None and write_peers_file(toml, list_sites(ctx)):
             console.print(f"DICOM peers (the scanners, DCMTK's default AE titles) in {toml}")
     finally:
         ctx.db.dispose()
+
+
+def _demo_users(ctx: Context) -> None:
+    from lysbord.demo.users import create_demo_users, write_demo_users
+
+    users = create_demo_users(ctx)
+    table = Table("username", "password", "role", title="Demo users (sign in at /login)")
+    for username, password, role in users:
+        table.add_row(username, password, role.value)
+    console.print(table)
+    saved = ctx.settings.data_dir / "demo-users.txt"
+    write_demo_users(saved, users)
+    console.print(f"The same list is in {saved}")
 
 
 @app.command()
@@ -102,6 +119,7 @@ def check(
 ) -> None:
     """Prove the invariants over the whole database and archive; exit 1 if one is broken."""
     from lysbord.services.check import run_checks
+    from lysbord.services.status import record_check
 
     ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
     try:
@@ -112,6 +130,7 @@ def check(
                 bar.update(task, completed=done, total=total)
 
             findings = run_checks(ctx, blobs=not skip_blobs, progress=progress)
+        record_check(ctx, findings, skipped_blobs=skip_blobs, actor="cli")
     finally:
         ctx.db.dispose()
     table = Table("rule", "result", title="lysbord check")

@@ -2,6 +2,7 @@
 
 The HTTP door runs in this process; the DICOM door runs in ``dicom_workers`` child
 processes that share its port (SO_REUSEPORT), each with its own database engine.
+The HL7 MLLP door runs on its own thread and event loop in this process.
 SIGINT/SIGTERM stop HTTP first (open requests finish), then the DICOM workers.
 """
 
@@ -21,7 +22,10 @@ import uvicorn
 from lysbord.api.app import create_app
 from lysbord.bootstrap import build_context
 from lysbord.config import Settings
+from lysbord.hl7.door import Hl7Door
+from lysbord.hl7.worker import start_outbound
 from lysbord.services.context import Context
+from lysbord.services.outbox import subscribe
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +33,14 @@ log = logging.getLogger(__name__)
 def serve(ctx: Context) -> None:
     """Serve until interrupted."""
     s = ctx.settings
+    hl7_door = Hl7Door(ctx)  # binds its port now: a port in use fails before anything starts
     workers = start_dicom_workers(s)
+    outbound = start_outbound(ctx)
+    hl7_door.start()
+    app = create_app(ctx)
+    app.state.dicom_workers = workers  # the status page counts the live ones
     config = uvicorn.Config(
-        create_app(ctx), host=s.http_host, port=s.http_port, log_level="info", access_log=False
+        app, host=s.http_host, port=s.http_port, log_level="info", access_log=False
     )
     log.info(
         "HTTP on http://%s:%d, DICOM %s on %s:%d (%d processes)",
@@ -45,6 +54,9 @@ def serve(ctx: Context) -> None:
     try:
         uvicorn.Server(config).run()
     finally:
+        hl7_door.stop()  # messages being applied finish and are answered first
+        if outbound is not None:
+            outbound.stop()
         stop_workers(workers)
         ctx.db.dispose()
 
@@ -90,6 +102,7 @@ def dicom_worker(settings: dict[str, object], ready: Event) -> None:
     # pynetdicom logs every DIMSE message at INFO: that alone halves the ingest rate.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
     ctx = build_context(Settings.model_validate(settings), migrate=False)
+    subscribe(ctx.db.engine, ctx.settings.hl7_out)  # MPPS moves send ORM status too
     door = DicomDoor(ctx)
     door.start()
     stop = threading.Event()

@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, FastAPI
 
 from lysbord import __version__
-from lysbord.api import problems
-from lysbord.api.routers import booking, patients, procedures, referrals, region, studies, tracker
+from lysbord.api import deps, problems
+from lysbord.api.routers import (
+    booking,
+    hl7,
+    outbox,
+    patients,
+    procedures,
+    referrals,
+    region,
+    reports,
+    studies,
+    tracker,
+)
+from lysbord.dicomweb import errors as dicomweb_errors
+from lysbord.dicomweb import routes as dicomweb
+from lysbord.dicomweb import viewer
 from lysbord.services.context import Context
+from lysbord.web.app import mount_web
 
-ROUTERS = (patients, referrals, procedures, booking, tracker, region, studies)
+# reports before procedures: its POST /procedures/{accession}/report wins over /{action}.
+ROUTERS = (
+    patients,
+    referrals,
+    reports,
+    procedures,
+    booking,
+    tracker,
+    region,
+    studies,
+    outbox,
+    hl7,
+)
 
 DESCRIPTION = """Regional radiology information system and image archive.
 
-Every write (POST) names who makes it in the `X-Lysbord-User` header. Times are UTC,
+Every call names its user with `Authorization: Bearer <token>` (`lysbord user token
+USERNAME` prints one), or the browser's session cookie plus its `X-CSRF-Token` header
+for a write. No or an unknown token is 401; a write the user's roles may not make is
+403 (audited). Every write is attributed to that user. Times are UTC,
 ISO 8601 with the zone (`2026-11-23T07:00:00Z`); times sent in must carry an offset.
 Errors are RFC 9457 problem details (`application/problem+json`) naming the `field`
 and the `reason`: 400 the body is not JSON; 404 the thing in the path does not exist;
 409 the request clashes with the current state (taken slot, wrong workflow state,
-duplicate CPR, refused merge); 422 a value is missing, of the wrong type or refused,
-including a missing or malformed `X-Lysbord-User` header.
+duplicate CPR, refused merge); 422 a value is missing, of the wrong type or refused.
 """
 
 
@@ -32,9 +60,10 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
+    deps.install(app)
     api = APIRouter(prefix="/api/v1", responses=problems.RESPONSES)
     for module in ROUTERS:
-        api.include_router(module.router)
+        api.include_router(module.router, dependencies=[Depends(deps.get_user)])
 
     @api.get("/health", tags=["system"])
     def health() -> dict[str, str]:
@@ -42,9 +71,8 @@ def create_app(ctx: Context) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    dicomweb_errors.install(app)
+    app.include_router(viewer.router)
+    dicomweb.install(app, require_sign_in=ctx.settings.dicomweb.require_sign_in)
+    mount_web(app)
     return app
