@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 
 from lysbord.config import Settings
@@ -119,3 +120,34 @@ def ctx(bare_ctx: Context) -> Context:
     """A context with a small region: two sites, a few rooms, four weeks of slots."""
     build_small_region(bare_ctx)
     return bare_ctx
+
+
+# One Playwright and one Chromium per test process, for every browser test (the screens'
+# and the viewer's): Playwright's sync API allows one instance per thread.
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no {CHROMIUM}: run `make system-deps` (Debian package chromium)")
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--enable-unsafe-swiftshader",  # software WebGL, for the viewer's canvases
+        ],
+    )
+    yield chromium
+    chromium.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from lysbord.api.app import create_app
 from lysbord.domain.access import Role
@@ -28,7 +28,6 @@ from tests.live import live_server
 from tests.web_fixtures import user_for
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / ".node" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -70,31 +69,6 @@ def server(ctx: Context, users: dict[Role, tuple[str, str]]) -> Iterator[str]:
     """The base URL of a live Lysbord over ``ctx``."""
     with live_server(create_app(ctx)) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no {CHROMIUM}: run `make system-deps` (Debian package chromium)")
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ],
-    )
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ MULTIPART_DICOM = f'multipart/related; type="application/dicom"; boundary={BOUND
 
 def without_sign_in(ctx: Context) -> Context:
     """``ctx`` with DICOMweb open to anyone: the protocol tests' server (sign-in itself is
-    tested in test_dicomweb_auth.py), as a closed test network would run it."""
-    dicomweb = ctx.settings.dicomweb.model_copy(update={"require_sign_in": False})
-    return dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"dicomweb": dicomweb}))
+    tested in test_dicomweb_auth.py), as a closed test network would run it. Changed in
+    place, so a test may still tune ``ctx.settings.dicomweb`` after the server started."""
+    ctx.settings.dicomweb.require_sign_in = False
+    return ctx
 
 
 def ct(folder: Path, n: int = 3, **kwargs: Any) -> list[Dataset]:

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
 
 from lysbord.api.app import create_app
 from lysbord.services.context import Context
@@ -31,13 +31,6 @@ from tests.dicomweb.test_viewer import installed
 from tests.live import live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-]
 TIMEOUT_S = 120
 
 
@@ -73,15 +66,14 @@ def phantom(size: int, n: int) -> np.ndarray[Any, Any]:
     return (hu + 1024).astype(np.int16)
 
 
-def test_ohif_shows_a_stored_ct_study_with_its_prior(ctx: Context) -> None:
+def test_ohif_shows_a_stored_ct_study_with_its_prior(ctx: Context, browser: Browser) -> None:
     installed()
     study, patient = ct_study(ctx)
     prior, _ = ct_study(ctx, patient, "20250110", slices=4)
     backend = ctx.db.engine.dialect.name
-    with live_server(create_app(without_sign_in(ctx))) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with live_server(create_app(without_sign_in(ctx))) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
             calls: list[str] = []
             page.on("response", lambda r: _record(calls, r))
             page.goto(f"{base}{viewer_url(study, prior)}")
@@ -91,7 +83,7 @@ def test_ohif_shows_a_stored_ct_study_with_its_prior(ctx: Context) -> None:
             page.screenshot(path=str(ARTIFACTS / f"viewer-ct-{backend}.png"))
             (ARTIFACTS / f"viewer-ct-{backend}-requests.txt").write_text("\n".join(calls) + "\n")
         finally:
-            browser.close()
+            page.close()
     failed = [c for c in calls if not c.startswith(("200", "204", "304"))]
     assert shown is not None, f"no image within {TIMEOUT_S} s; DICOMweb calls: {calls}"
     assert not failed, f"DICOMweb calls that failed: {failed}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from lysbord.api import problems
 from lysbord.api.deps import actor_for, get_user
 from lysbord.dicomweb import frames, qido, rendered, stow, wado
 from lysbord.dicomweb.resources import PREFIX
@@ -21,7 +22,7 @@ def install(app: FastAPI, *, require_sign_in: bool) -> None:
     to; storing needs the radiographer's role (modalities get such an account)."""
     readers = [Depends(get_user)] if require_sign_in else []
     writers = [Depends(actor_for(Role.radiographer))] if require_sign_in else []
-    router = APIRouter(prefix=PREFIX)
+    router = APIRouter(prefix=PREFIX, responses=problems.RESPONSES)
     for module in READERS:
         router.include_router(module.router, dependencies=readers)
     router.include_router(stow.router, dependencies=writers)

@@ -48,10 +48,13 @@ LEVELS = (
 
 
 def retrieve_route(request: Request, ctx: ContextDep, blobs: BlobsDep) -> StreamingResponse:
+    """As stored with `transfer-syntax=*`, else Explicit VR Little Endian (decoded when
+    stored compressed); another syntax is 406. Corrected patient and accession applied."""
     return retrieve(request, ctx, blobs, **request.path_params)
 
 
 def metadata_route(request: Request, ctx: ContextDep, blobs: BlobsDep) -> StreamingResponse:
+    """DICOM JSON of each instance; Pixel Data and other large values as BulkDataURIs."""
     return metadata(request, ctx, blobs, **request.path_params)
 
 

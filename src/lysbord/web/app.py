@@ -46,7 +46,7 @@ def mount_web(app: FastAPI) -> None:
     """Static assets (served by Lysbord itself, no CDN) and every page router."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in PAGES:
-        app.include_router(module.router)
+        app.include_router(module.router, include_in_schema=False)  # pages, not API
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
