@@ -110,10 +110,10 @@ class Runner:
         actor = RADIOLOGIST if action is Action.REPORT else RADIOGRAPHER
         if action in (Action.CANCEL, Action.HOLD, Action.RELEASE):
             actor = CLERK
-        procedures.act(self.at(at), accession, action, actor, reason)
+        procedures.apply(self.at(at), accession, action, actor, reason)
 
     def images(self, accession: str, at: datetime) -> None:
-        procedures.mark_images_received(self.at(at), accession, ARCHIVE)
+        procedures.note_images_received(self.at(at), accession, ARCHIVE)
 
     def cancel_appointment(self, b: Booked, at: datetime, reason: str) -> None:
         booking.cancel_appointment(self.at(at), b.appointment_id, reason, CLERK)

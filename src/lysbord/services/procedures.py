@@ -52,13 +52,24 @@ FREES_SLOT = {ProcedureState.NO_SHOW, ProcedureState.CANCELLED, ProcedureState.O
 def act(
     ctx: Context, accession: str, action: Action, actor: str, reason: str | None = None
 ) -> ProcedureDetail:
-    """Apply one action in one transaction; the referral closes when its last procedure ends."""
+    """Apply one action and answer with the procedure as it now stands."""
+    apply(ctx, accession, action, actor, reason)
+    return get_procedure(ctx, accession)
+
+
+def apply(
+    ctx: Context, accession: str, action: Action, actor: str, reason: str | None = None
+) -> None:
+    """Apply one action in one transaction; the referral closes when its last procedure ends.
+
+    For callers that do not show the result (the demo, the desk's buttons): the full view
+    with its priors costs more than the change itself.
+    """
     with ctx.uow() as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, accession, for_update=True)
         perform(s, procedure, referral, action, actor, ctx.now(), reason)
         uow.commit()
-    return get_procedure(ctx, accession)
 
 
 def perform(
@@ -88,6 +99,12 @@ def perform(
 
 def mark_images_received(ctx: Context, accession: str, actor: str) -> ProcedureDetail:
     """The archive found this procedure's study: it can now go to the radiologist."""
+    note_images_received(ctx, accession, actor)
+    return get_procedure(ctx, accession)
+
+
+def note_images_received(ctx: Context, accession: str, actor: str) -> None:
+    """Record the images' arrival once, in its own transaction."""
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
@@ -105,7 +122,6 @@ def mark_images_received(ctx: Context, accession: str, actor: str) -> ProcedureD
                 study_uid=procedure.study_uid,
             )
             uow.commit()
-    return get_procedure(ctx, accession)
 
 
 def get_procedure(ctx: Context, accession: str) -> ProcedureDetail:

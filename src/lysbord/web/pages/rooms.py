@@ -99,7 +99,7 @@ def act(
     if action not in DESK_ACTIONS:
         return _day(request, ctx, ae_title, day, error=action, status_code=404)
     try:
-        procedures.act(ctx, accession, DESK_ACTIONS[action], user.username)
+        procedures.apply(ctx, accession, DESK_ACTIONS[action], user.username)
     except LysbordError as exc:
         return _day(request, ctx, ae_title, day, error_text(request, exc), status_code=409)
     return redirect(f"/rooms/{ae_title}?day={day}", f"rooms.done_{action}")
