@@ -14,8 +14,9 @@ from lysbord.config import load_settings
 from lysbord.domain.access import Role
 from lysbord.domain.errors import LysbordError
 from lysbord.services.context import Context
-from lysbord.services.sessions import create_token
-from lysbord.services.users import NewUser, add_user, set_password
+from lysbord.services.sessions import create_token, live_tokens, revoke_token
+from lysbord.services.users import NewUser, add_user, set_active, set_password
+from lysbord.web.templating import local_dt
 
 app = typer.Typer(help="Users, passwords and API tokens.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -113,3 +114,42 @@ def token(
         config, data_dir, database_url, lambda ctx: create_token(ctx, username, name, ACTOR)
     )
     console.print(secret)
+
+
+@app.command("deactivate")
+def deactivate(
+    username: str, data_dir: DataDir = None, database_url: DbUrl = None, config: ConfigFile = None
+) -> None:
+    """Close an account: it can no longer sign in, its sessions end, its tokens stop working."""
+    _with_context(
+        config, data_dir, database_url, lambda ctx: set_active(ctx, username, False, ACTOR)
+    )
+    console.print(f"{username} deactivated.")
+
+
+@app.command("activate")
+def activate(
+    username: str, data_dir: DataDir = None, database_url: DbUrl = None, config: ConfigFile = None
+) -> None:
+    """Reopen a closed account (its old sessions stay ended)."""
+    _with_context(
+        config, data_dir, database_url, lambda ctx: set_active(ctx, username, True, ACTOR)
+    )
+    console.print(f"{username} activated.")
+
+
+@app.command("tokens")
+def tokens(data_dir: DataDir = None, database_url: DbUrl = None, config: ConfigFile = None) -> None:
+    """The API tokens not revoked: id, user, name, created, last used (Copenhagen time)."""
+    for t in _with_context(config, data_dir, database_url, live_tokens):
+        used = local_dt(t.last_used_at) if t.last_used_at else "never"
+        console.print(f"{t.id}\t{t.username}\t{t.name}\t{local_dt(t.created_at)}\t{used}")
+
+
+@app.command("revoke")
+def revoke(
+    token_id: int, data_dir: DataDir = None, database_url: DbUrl = None, config: ConfigFile = None
+) -> None:
+    """Revoke an API token by its id (see ``lysbord user tokens``)."""
+    _with_context(config, data_dir, database_url, lambda ctx: revoke_token(ctx, token_id, ACTOR))
+    console.print(f"Token {token_id} revoked.")

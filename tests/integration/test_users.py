@@ -15,11 +15,13 @@ from lysbord.services.context import Context
 from lysbord.services.sessions import (
     create_token,
     end_session,
+    live_tokens,
+    revoke_token,
     session_user,
     sign_in,
     token_user,
 )
-from lysbord.services.users import NewUser, add_user, list_users, set_password
+from lysbord.services.users import NewUser, add_user, list_users, set_active, set_password
 from lysbord.store.models import Event
 from lysbord.store.user_models import ApiToken, User, UserSession
 from tests import web_fixtures  # noqa: F401  (sets the tests' argon2 cost)
@@ -172,3 +174,38 @@ def test_a_hash_of_an_older_cost_is_upgraded_at_sign_in(bare_ctx, clerk):
     assert sign_in(stronger, "bente", PASSWORD) is not None
     assert ",t=2," in only_row(bare_ctx, User)["password_hash"]
     assert sign_in(stronger, "bente", PASSWORD) is not None
+
+
+def test_deactivating_ends_sessions_and_stops_tokens_until_reactivated(bare_ctx, clerk):
+    signed = sign_in(bare_ctx, clerk, PASSWORD)
+    token = create_token(bare_ctx, clerk, "ris", "admin")
+    assert signed and session_user(bare_ctx, signed.token) and token_user(bare_ctx, token)
+    set_active(bare_ctx, clerk, False, "admin")
+    assert session_user(bare_ctx, signed.token) is None and token_user(bare_ctx, token) is None
+    assert sign_in(bare_ctx, clerk, PASSWORD) is None
+    set_active(bare_ctx, clerk, True, "admin")
+    assert session_user(bare_ctx, signed.token) is None, "an old session stays ended"
+    assert token_user(bare_ctx, token) is not None and sign_in(bare_ctx, clerk, PASSWORD)
+    assert [a for a, _ in events(bare_ctx, "user.deactivated")] == ["admin"]
+    assert [a for a, _ in events(bare_ctx, "user.activated")] == ["admin"]
+
+
+def test_nobody_deactivates_their_own_account(bare_ctx, clerk):
+    with pytest.raises(Conflict):
+        set_active(bare_ctx, clerk, False, clerk)
+    with pytest.raises(NotFound):
+        set_active(bare_ctx, "nobody", False, "admin")
+
+
+def test_a_revoked_token_stops_at_once_and_its_row_stays(bare_ctx, clerk):
+    keep, drop = (create_token(bare_ctx, clerk, name, "admin") for name in ("ris", "old"))
+    by_name = {t.name: t for t in live_tokens(bare_ctx)}
+    revoke_token(bare_ctx, by_name["old"].id, "admin")
+    assert token_user(bare_ctx, drop) is None and token_user(bare_ctx, keep) is not None
+    assert [t.name for t in live_tokens(bare_ctx)] == ["ris"]
+    with pytest.raises(NotFound):
+        revoke_token(bare_ctx, by_name["old"].id, "admin")
+    [(actor, data)] = events(bare_ctx, "token.revoked")
+    assert (actor, data["username"], data["name"]) == ("admin", clerk, "old")
+    with bare_ctx.uow(readonly=True) as uow:
+        assert len(uow.session.scalars(select(ApiToken)).all()) == 2

@@ -91,3 +91,21 @@ def test_check_leaves_its_result_for_the_status_page(bare_ctx, database_url, tmp
     assert code == 0, out
     run = last_check(bare_ctx)
     assert run and run.broken == {} and run.rules > 5 and run.skipped_blobs and run.actor == "cli"
+
+
+def test_user_deactivate_tokens_revoke_and_activate(bare_ctx, database_url, tmp_path):
+    add = ("user", "add", "robot", "--role", "booking_clerk", "--password", "long-enough-1")
+    cli(database_url, tmp_path, *add)
+    secret = cli(database_url, tmp_path, "user", "token", "robot", "--name", "bridge")[1].strip()
+    code, out = cli(database_url, tmp_path, "user", "tokens")
+    assert code == 0 and "robot" in out and "bridge" in out and "never" in out
+    assert cli(database_url, tmp_path, "user", "deactivate", "robot")[0] == 0
+    assert (
+        token_user(bare_ctx, secret) is None and sign_in(bare_ctx, "robot", "long-enough-1") is None
+    )
+    assert cli(database_url, tmp_path, "user", "activate", "robot")[0] == 0
+    assert token_user(bare_ctx, secret) is not None
+    token_id = out.split()[0]
+    assert cli(database_url, tmp_path, "user", "revoke", token_id)[0] == 0
+    assert token_user(bare_ctx, secret) is None
+    assert cli(database_url, tmp_path, "user", "revoke", token_id)[0] == 1

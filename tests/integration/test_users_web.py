@@ -191,3 +191,29 @@ def test_htmx_requests_are_sent_to_sign_in_and_pages_refuse_framing(web):
     assert htmx.status_code == 200 and htmx.headers["HX-Redirect"] == "/login?next=/status"
     page = web.get("/login")
     assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"]
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_admin_deactivates_a_user_and_revokes_a_token(web, bare_ctx):
+    admin = signed_in(web, bare_ctx, Role.admin)
+    username, password = user_for(bare_ctx, Role.booking_clerk)
+    token = csrf_of(web, "/users")
+    issued = SECRET.search(web.post(f"/users/{username}/tokens", data={"csrf_token": token}).text)
+    assert issued
+    page = web.get("/users").text
+    revoke = re.search(r'action="/users/tokens/(\d+)/revoke"', page)
+    assert revoke and f"Deaktivér {username}" in page
+    revoked = web.post(f"/users/tokens/{revoke.group(1)}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 200 and 'action="/users/tokens/' not in revoked.text
+    with TestClient(web.app, headers={"Authorization": f"Bearer {issued.group(1)}"}) as api:
+        assert api.get("/api/v1/sites").status_code == 401
+    closed = web.post(f"/users/{username}/active", data={"csrf_token": token})
+    assert closed.status_code == 200 and f"Genaktivér {username}" in closed.text
+    own = web.post(f"/users/{admin}/active", data={"csrf_token": token})
+    assert own.status_code == 409 and "deactivate your own" in own.text
+    with TestClient(web.app) as other:
+        form = {"username": username, "password": password, "csrf_token": csrf_of(other)}
+        assert other.post("/login", data=form).status_code == 401
+    reopened = web.post(f"/users/{username}/active", data={"csrf_token": token, "active": "true"})
+    assert reopened.status_code == 200 and f"Deaktivér {username}" in reopened.text

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from lysbord.domain.access import CurrentUser
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, NotFound
 from lysbord.services.context import Context
 from lysbord.services.events import record
 from lysbord.services.users import admit, check_password, current_user, user_by_name
@@ -121,6 +121,45 @@ def create_token(ctx: Context, username: str, name: str, actor: str) -> str:
         record(uow.session, "token.created", actor=actor, at=now, username=username, name=name)
         uow.commit()
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """A live token as the administrator sees it: never the secret."""
+
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def live_tokens(ctx: Context) -> list[TokenView]:
+    """Every token not revoked, by user and age."""
+    with ctx.uow(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(ApiToken, User.username)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.revoked_at.is_(None))
+            .order_by(User.username, ApiToken.id)
+        )
+        return [
+            TokenView(t.id, username, t.name, t.created_at, t.last_used_at) for t, username in rows
+        ]
+
+
+def revoke_token(ctx: Context, token_id: int, actor: str) -> None:
+    """The token stops working at once; its row stays, with when and by whom."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        token = s.get(ApiToken, token_id, with_for_update=True)
+        if token is None or token.revoked_at is not None:
+            raise NotFound("no live token with this id", field="token_id", value=token_id)
+        token.revoked_at = now
+        owner = s.get_one(User, token.user_id)
+        record(s, "token.revoked", actor=actor, at=now, username=owner.username, name=token.name)
+        uow.commit()
 
 
 def token_user(ctx: Context, token: str) -> CurrentUser | None:

@@ -16,7 +16,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from lysbord.domain.access import CurrentUser, Role, parse_roles
 from lysbord.domain.errors import Conflict, InvalidValue, NotFound
 from lysbord.services.context import Context
 from lysbord.services.events import record
-from lysbord.store.user_models import User
+from lysbord.store.user_models import User, UserSession
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 MIN_PASSWORD = 10
@@ -144,6 +144,30 @@ def set_password(ctx: Context, username: str, password: str | None, actor: str) 
         record(uow.session, "user.password_set", actor=actor, at=now, username=username)
         uow.commit()
     return password
+
+
+def set_active(ctx: Context, username: str, active: bool, actor: str) -> None:
+    """Close or reopen an account; closing also ends its sessions, so reopening it later
+    does not bring back a browser left signed in. Nobody closes their own account: the
+    last administrator would lock everyone out."""
+    if not active and username == actor:
+        raise Conflict("you cannot deactivate your own account", field="username", value=username)
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        user = user_by_name(s, username)
+        if user.active == active:
+            return
+        user.active = active
+        if not active:
+            s.execute(
+                update(UserSession)
+                .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+        kind = "user.activated" if active else "user.deactivated"
+        record(s, kind, actor=actor, at=now, username=username)
+        uow.commit()
 
 
 def list_users(ctx: Context) -> list[UserView]:

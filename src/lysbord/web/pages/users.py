@@ -1,4 +1,5 @@
-"""Users for the administrator: list, add, reset a password, issue an API token.
+"""Users for the administrator: list, add, reset a password, (de)activate, issue and
+revoke API tokens.
 
 A new password or token is shown once, on the answer page, and never again (only its
 hash is stored). Every change is made by the service as the signed-in admin.
@@ -9,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lysbord.domain.errors import LysbordError
-from lysbord.services.sessions import create_token
-from lysbord.services.users import NewUser, add_user, list_users, set_password
+from lysbord.services.sessions import create_token, live_tokens, revoke_token
+from lysbord.services.users import NewUser, add_user, list_users, set_active, set_password
 from lysbord.web.auth import CsrfForm, CurrentUser, Role, context_of, require
 from lysbord.web.templating import render
 
@@ -28,16 +29,23 @@ def _page(
     typed: dict[str, object] | None = None,
     errors: dict[str, str] | None = None,
     secret: tuple[str, str, str] | None = None,
+    problem: str | None = None,
 ) -> HTMLResponse:
+    ctx = context_of(request)
+    tokens: dict[str, list[object]] = {}
+    for token in live_tokens(ctx):
+        tokens.setdefault(token.username, []).append(token)
     return render(
         request,
         "users.html",
         status_code=status_code,
-        users=list_users(context_of(request)),
+        users=list_users(ctx),
+        tokens=tokens,
         roles=list(Role),
         typed=typed or {"username": "", "display_name": "", "roles": []},
         errors=errors or {},
         secret=secret,
+        problem=problem,
     )
 
 
@@ -81,3 +89,31 @@ def new_token(request: Request, username: str, admin: AdminDep, _: CsrfForm) -> 
     """A new API token for the user, shown once."""
     token = create_token(context_of(request), username, "web", admin.username)
     return _page(request, secret=("users.token_for", username, token))
+
+
+@router.post("/{username}/active")
+def activate(
+    request: Request,
+    username: str,
+    admin: AdminDep,
+    _: CsrfForm,
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Close an account (its sessions end at once) or reopen it."""
+    try:
+        set_active(context_of(request), username, active, admin.username)
+    except LysbordError as exc:
+        return _page(request, 409, problem=exc.reason)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke(
+    request: Request, token_id: int, admin: AdminDep, _: CsrfForm
+) -> Response:
+    """The token stops working at once."""
+    try:
+        revoke_token(context_of(request), token_id, admin.username)
+    except LysbordError as exc:
+        return _page(request, 404, problem=exc.reason)
+    return RedirectResponse("/users", status_code=303)
