@@ -7,6 +7,7 @@ reading worklist, the report editor, signing. A role without the right gets the 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -135,3 +136,21 @@ def test_a_role_without_the_right_gets_the_403_page(
     response = page.goto(path)
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Ingen adgang")
+
+
+def test_clerk_types_in_a_referral_and_lands_on_booking(
+    page: Page, sign_in, ctx: Context, screenshot, check_a11y
+) -> None:
+    cpr = new_patient(ctx, family_name="Curie")
+    sign_in(page, Role.booking_clerk, f"/patients/{cpr}")
+    page.get_by_role("link", name="Ny henvisning").click()
+    expect(page.get_by_label("CPR-nummer")).to_have_value(cpr)
+    page.get_by_label("Henvisende enhed").fill("Egen læge")
+    page.get_by_label("Klinisk spørgsmål").fill("Knude i bryst?")
+    page.get_by_label("Prioritet").select_option("cancer-pathway")
+    page.get_by_label("Undersøgelser").select_option(["UXCC00"])
+    check_a11y(page)
+    screenshot(page, "new-referral")
+    page.get_by_role("button", name="Modtag henvisning").click()
+    expect(page.get_by_role("status")).to_contain_text("Henvisningen er modtaget")
+    expect(page).to_have_url(re.compile(r"/booking/"))

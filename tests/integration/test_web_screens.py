@@ -12,19 +12,20 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from lysbord.api.app import create_app
 from lysbord.domain.access import Role
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.domain.workflow import ProcedureState
-from lysbord.services import booking, procedures, reports
+from lysbord.services import booking, procedures, referrals, reports
 from lysbord.services.booking import SlotSearch
 from lysbord.services.context import Context
 from lysbord.services.procedures import Action
 from lysbord.web import i18n
 from lysbord.web.pages.rooms import DESK_ACTIONS
-from tests.helpers import new_referral, random_cpr
+from tests.helpers import new_patient, new_referral, random_cpr
 from tests.web_fixtures import csrf_of, signed_in
 
 R = Role
@@ -211,3 +212,35 @@ def test_every_state_queue_priority_and_flash_has_both_languages() -> None:
     built |= {f"rooms.done_{a}" for a in DESK_ACTIONS} | {f"rooms.weekday_{d}" for d in range(7)}
     built |= {"sex.M", "sex.F", "queue.none"}
     assert sorted(built - set(i18n.catalog())) == []
+
+
+def test_a_typed_in_referral_gets_its_deadline_and_goes_to_booking(
+    web: TestClient, ctx: Context
+) -> None:
+    signed_in(web, ctx, R.booking_clerk)
+    cpr = new_patient(ctx)
+    assert f"/referrals/new?cpr={cpr}" in web.get(f"/patients/{cpr}").text
+    assert f'value="{cpr}"' in web.get(f"/referrals/new?cpr={cpr}").text
+    form: dict[str, object] = {
+        "cpr": cpr,
+        "referring_unit": "Egen læge",
+        "clinical_question": "Knude i bryst?",
+        "priority": "cancer-pathway",
+        "procedures": ["UXCC00"],
+    }
+    token = csrf_of(web, "/referrals/new")
+
+    def send(**changes: object) -> Response:
+        data = form | changes | {"csrf_token": token}
+        return web.post("/referrals/new", data=data, follow_redirects=False)
+
+    bad = send(procedures=["NOPE99"])
+    assert bad.status_code == 422 and 'value="Knude i bryst?"' in bad.text
+    assert 'id="e-procedures"' in bad.text
+    done = send()
+    assert done.status_code == 303 and done.headers["location"].startswith("/booking/")
+    page = web.get(done.headers["location"])
+    assert page.status_code == 200 and "Henvisningen er modtaget" in page.text
+    [ref] = referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[0]
+    assert ref.priority == Priority.CANCER_PATHWAY and ref.referring_unit == "Egen læge"
+    assert send(cpr="0101").status_code == 422

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lysbord.web.pages import auth, home, status, users
+from lysbord.web.pages import auth, home, intake, status, users
 from lysbord.web.pages import booking as booking_pages
 from lysbord.web.pages import patients as patient_pages
 from lysbord.web.pages import reading as reading_pages
@@ -15,6 +15,7 @@ PAGES = (
     auth,
     home,
     patient_pages,
+    intake,
     referral_pages,
     booking_pages,
     room_pages,

@@ -16,6 +16,7 @@ from lysbord.domain.errors import LysbordError
 from lysbord.services.sessions import create_token, live_tokens, revoke_token
 from lysbord.services.users import NewUser, add_user, list_users, set_active, set_password
 from lysbord.web.auth import CsrfForm, CurrentUser, Role, context_of, require
+from lysbord.web.pages.shared import error_text, field_errors
 from lysbord.web.templating import render
 
 router = APIRouter(prefix="/users", include_in_schema=False)
@@ -73,7 +74,7 @@ def add(
         cmd = NewUser(username.strip(), display_name, tuple(roles or ()))
         user, password = add_user(context_of(request), cmd, admin.username)
     except LysbordError as exc:
-        return _page(request, 422, typed=typed, errors={exc.field or "username": exc.reason})
+        return _page(request, 422, typed=typed, errors=field_errors(request, exc, "username"))
     return _page(request, 201, secret=("users.password_for", user.username, password))
 
 
@@ -103,17 +104,15 @@ def activate(
     try:
         set_active(context_of(request), username, active, admin.username)
     except LysbordError as exc:
-        return _page(request, 409, problem=exc.reason)
+        return _page(request, 409, problem=error_text(request, exc))
     return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke(
-    request: Request, token_id: int, admin: AdminDep, _: CsrfForm
-) -> Response:
+def revoke(request: Request, token_id: int, admin: AdminDep, _: CsrfForm) -> Response:
     """The token stops working at once."""
     try:
         revoke_token(context_of(request), token_id, admin.username)
     except LysbordError as exc:
-        return _page(request, 404, problem=exc.reason)
+        return _page(request, 404, problem=error_text(request, exc))
     return RedirectResponse("/users", status_code=303)
