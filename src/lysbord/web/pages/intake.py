@@ -21,6 +21,8 @@ from lysbord.web.templating import render
 
 router = APIRouter()
 Clerk = Annotated[CurrentUser, Depends(require(*BOOKERS))]
+#: Screening invitations come from the screening programme, not from a typed referral.
+TYPED_PRIORITIES = tuple(p for p in Priority if p is not Priority.SCREENING)
 EMPTY: dict[str, object] = {"priority": Priority.ROUTINE.value, "procedures": []}
 
 
@@ -38,7 +40,7 @@ def _form(
         status_code,
         typed=typed,
         errors=errors or {},
-        priorities=[(p.value, tr(request, f"priority.{p.value}")) for p in Priority],
+        priorities=[(p.value, tr(request, f"priority.{p.value}")) for p in TYPED_PRIORITIES],
         sites=[("", tr(request, "intake.no_preference"))]
         + [(s.code, s.name) for s in list_sites(ctx)],
         codes=[(c.code, f"{c.modality} · {c.name} ({c.code})") for c in codes],
@@ -95,6 +97,9 @@ def create(
 
 def _priority(text: str) -> Priority:
     try:
-        return Priority(text)
+        priority = Priority(text)
     except ValueError:
-        raise InvalidValue("not a priority", field="priority", value=text) from None
+        priority = Priority.SCREENING
+    if priority not in TYPED_PRIORITIES:
+        raise InvalidValue("not a priority for a typed referral", field="priority", value=text)
+    return priority
