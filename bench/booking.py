@@ -54,9 +54,14 @@ def new_accessions(ctx: Context, n: int, rng: random.Random) -> list[str]:
     return out
 
 
-def book_first_free(ctx: Context, accession: str, actor: str) -> bool:
-    """What a clerk does: look up the earliest slots, take the first still free."""
-    for offer in booking.find_slots(ctx, booking.SlotSearch(accession, limit=10)):
+def book_like_a_clerk(ctx: Context, accession: str, actor: str, rng: random.Random) -> bool:
+    """What a clerk does (as demo/runner.py's clerks): look up the earliest slots, take the
+    first mostly, else one of the first four; if it was taken meanwhile, the next one still
+    free in the list."""
+    offers = booking.find_slots(ctx, booking.SlotSearch(accession, limit=10))
+    if offers and rng.random() >= 0.6:
+        offers.insert(0, offers.pop(rng.randrange(min(4, len(offers)))))
+    for offer in offers:
         try:
             booking.book(ctx, accession, offer.slot_id, actor)
             return True
@@ -82,9 +87,10 @@ def _client(
 ) -> None:
     """One client process: its own engine and connections, as each clerk's session has."""
     ctx = build_context(Settings.model_validate(settings), migrate=False)
+    rng = random.Random(actor)
     ready.put(0)
     go.wait()
-    ready.put(sum(book_first_free(ctx, acc, actor) for acc in accessions))
+    ready.put(sum(book_like_a_clerk(ctx, acc, actor, rng) for acc in accessions))
     ctx.db.dispose()
 
 

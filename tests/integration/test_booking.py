@@ -281,6 +281,23 @@ def test_booking_a_taken_slot_is_refused(ctx):
     assert appointments(ctx, second) == [] and total_events(ctx) == before
 
 
+def test_a_slot_held_by_another_booker_is_refused_at_once(ctx):
+    """PostgreSQL: the slot row is locked NOWAIT, so a loser moves on instead of queueing."""
+    if ctx.db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has no row locks: writers queue at BEGIN IMMEDIATE")
+    acc = accession(ctx)
+    sid = offers(ctx, acc)[0].slot_id
+    before = total_events(ctx)
+    with ctx.db.engine.connect() as other:
+        other.execute(text("SELECT id FROM slots WHERE id = :id FOR UPDATE"), {"id": sid})
+        with pytest.raises(SlotTaken, match="being booked by someone else") as err:
+            booking.book(ctx, acc, sid, "tester")
+        other.rollback()
+    assert (err.value.field, err.value.value) == ("slot_id", sid)
+    assert appointments(ctx, acc) == [] and total_events(ctx) == before
+    assert booking.book(ctx, acc, sid, "tester").slot_id == sid
+
+
 def test_rebooking_into_its_own_slot_is_refused_and_keeps_the_booking(ctx):
     acc = accession(ctx)
     sid = offers(ctx, acc)[0].slot_id

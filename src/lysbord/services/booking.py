@@ -7,7 +7,7 @@ race surfaces as IntegrityError and is answered as SlotTaken.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,26 +26,25 @@ from lysbord.domain.slots import check_slot_fits
 from lysbord.domain.workflow import ProcedureState, check_transition
 from lysbord.services.context import Context
 from lysbord.services.events import move
-from lysbord.services.views import AppointmentView, appointment_views
-from lysbord.store.models import Appointment, Procedure, Referral, Room, Slot
-from lysbord.store.queries import (
-    FreeSlot,
-    RoomsBySite,
-    active_appointment,
-    block_covering,
+from lysbord.services.views import AppointmentView
+from lysbord.store.models import Appointment, Procedure, Referral
+from lysbord.store.queries import active_appointment, site_by_code
+from lysbord.store.slot_queries import (
+    Need,
+    SlotFacts,
+    SlotWindow,
     fitting_rooms,
     free_slots,
-    procedure_by_accession,
-    procedure_code,
-    site_by_code,
-    slot_is_taken,
-    slot_with_room,
+    procedure_need,
+    procedure_to_book,
+    slot_to_book,
 )
 
 MAX_OFFERS = 200
 DEFAULT_HORIZON = timedelta(days=365)
-_JUST_AFTER = timedelta(microseconds=1)
 MODALITY_FAMILIES = {"DX": ("DX", "CR"), "CR": ("CR", "DX")}
+# The states in which a procedure holds an active appointment (as `lysbord check` demands).
+_HOLDS_A_SLOT = frozenset({ProcedureState.BOOKED.value, ProcedureState.ARRIVED.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,8 @@ class SlotSearch:
 def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
     """Earliest fitting slots: within the deadline first, the preferred site first among them.
 
-    Three short index-ordered queries instead of one sort over a year of slots.
+    One index-ordered scan per fitting room, merged and ranked in one statement, instead of
+    one sort over a year of slots.
     """
     if not 1 <= q.limit <= MAX_OFFERS:
         raise InvalidValue(f"must be 1 to {MAX_OFFERS}", field="limit", value=q.limit)
@@ -84,76 +84,55 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
     start_before = require_aware(q.start_before, "start_before") if q.start_before else None
     with ctx.uow(readonly=True) as uow:
         s = uow.session
-        procedure, referral = procedure_by_accession(s, q.accession)
-        code = procedure_code(s, procedure.code)
+        need = procedure_need(s, q.accession)
         site_ids = [site_by_code(s, c, field="site").id for c in q.sites] if q.sites else None
-        start = max(filter(None, (start_from, referral.earliest_at, now)))
-        end = start_before or now + DEFAULT_HORIZON
-
-        rooms = fitting_rooms(s, MODALITY_FAMILIES.get(code.modality, (code.modality,)), site_ids)
-        pref = referral.preferred_site_id
-        preferred = {i: r for i, r in rooms.items() if r[0].site_id == pref}
-
-        def search(frm: datetime, to: datetime, scope: RoomsBySite) -> list[FreeSlot]:
-            return free_slots(
-                s,
-                scope,
-                min_minutes=code.duration_minutes,
-                start_from=frm,
-                start_before=to,
-                limit=q.limit,
-            )
-
-        # A slot starting at the very deadline is still within it (tracking.flags agrees),
-        # so the first two searches end just after due_at; start_before stays exclusive.
-        # Each search runs only if the ones before it left offers to fill.
-        due = min(referral.due_at + _JUST_AFTER, end)
-        found: list[FreeSlot] = search(start, due, preferred)
-        if len({f.slot.id for f in found}) < q.limit:
-            found += search(start, due, rooms)
-        if len({f.slot.id for f in found}) < q.limit:
-            found += search(max(start, due), end, rooms)
-        return _offers(found, referral, q.limit)
-
-
-def _offers(found: list[FreeSlot], referral: Referral, limit: int) -> list[SlotOffer]:
-    seen: set[int] = set()
-    offers = []
-    for f in found:
-        if f.slot.id in seen:
-            continue
-        seen.add(f.slot.id)
-        offers.append(
-            SlotOffer(
-                f.slot.id,
-                f.slot.start_at,
-                f.slot.end_at,
-                f.slot.minutes,
-                f.room.code,
-                f.room.name,
-                f.room.modality,
-                f.site.code,
-                f.site.name,
-                f.slot.start_at <= referral.due_at,
-                f.site.id == referral.preferred_site_id,
-            )
+        rooms = fitting_rooms(s, MODALITY_FAMILIES.get(need.modality, (need.modality,)), site_ids)
+        # A slot starting at the very deadline is still within it (tracking.flags agrees).
+        window = SlotWindow(
+            min_minutes=need.duration_minutes,
+            start_from=max(filter(None, (start_from, need.earliest_at, now))),
+            start_before=start_before or now + DEFAULT_HORIZON,
+            due_at=need.due_at,
+            preferred_site_id=need.preferred_site_id,
         )
-    return offers[:limit]
+        found = free_slots(s, rooms, window, q.limit)
+    return [
+        SlotOffer(
+            f.id,
+            f.start_at,
+            f.end_at,
+            f.minutes,
+            f.room.code,
+            f.room.name,
+            f.room.modality,
+            f.room.site_code,
+            f.room.site_name,
+            f.start_at <= need.due_at,
+            f.room.site_id == need.preferred_site_id,
+        )
+        for f in found
+    ]
 
 
 def book(ctx: Context, accession: str, slot_id: int, actor: str) -> AppointmentView:
-    """Book the procedure into the slot; booking an already booked procedure rebooks it."""
+    """Book the procedure into the slot; booking an already booked procedure rebooks it.
+
+    Two reads (the procedure with its need, the slot with its room and state), then the
+    writes in one flush at commit: the transaction holds the slot for as short as it can.
+    """
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        procedure, referral = procedure_by_accession(s, accession, for_update=True)
+        procedure, referral, need = procedure_to_book(s, accession)
         check_transition(ProcedureState(procedure.state), ProcedureState.BOOKED)
-        slot, room = slot_with_room(s, slot_id)
-        _check_bookable(s, procedure, slot, room, referral, now)
-        previous = active_appointment(s, procedure.id)
+        slot = slot_to_book(s, slot_id)
+        _check_bookable(slot, need, now)
+        previous = None
+        if procedure.state in _HOLDS_A_SLOT:
+            previous = active_appointment(s, procedure.id)
         if previous is not None:
             end_appointment(previous, actor, now, "rebooked")
-            s.flush()
+            s.flush()  # the old appointment ends before the new one is inserted
         appointment = Appointment(
             procedure_id=procedure.id, slot_id=slot.id, active=True, booked_at=now, booked_by=actor
         )
@@ -168,51 +147,62 @@ def book(ctx: Context, accession: str, slot_id: int, actor: str) -> AppointmentV
             kind="procedure.rebooked" if previous else "procedure.booked",
             slot_id=slot.id,
             start_at=slot.start_at.isoformat(),
-            room=room.code,
+            room=slot.room_code,
             previous_slot_id=previous.slot_id if previous else None,
         )
-        view = appointment_views(s, [procedure.id])[procedure.id]
-        _commit(uow.session, slot_id)
-    return view
+        _commit(s, slot_id)
+    return AppointmentView(
+        appointment.id,
+        slot.id,
+        slot.start_at,
+        slot.end_at,
+        slot.room_code,
+        slot.room_name,
+        slot.ae_title,
+        slot.modality,
+        slot.site_code,
+        slot.site_name,
+        True,
+        now,
+        actor,
+    )
 
 
-def _check_bookable(
-    s: Session, procedure: Procedure, slot: Slot, room: Room, referral: Referral, now: datetime
-) -> None:
-    code = procedure_code(s, procedure.code)
+def _check_bookable(slot: SlotFacts, need: Need, now: datetime) -> None:
     check_slot_fits(
         slot_start=slot.start_at,
         slot_end=slot.end_at,
-        duration_minutes=code.duration_minutes,
-        slot_modality=room.modality,
-        procedure_modality=code.modality,
+        duration_minutes=need.duration_minutes,
+        slot_modality=slot.modality,
+        procedure_modality=need.modality,
         now=now,
-        earliest_at=referral.earliest_at,
+        earliest_at=need.earliest_at,
     )
-    if not room.active:
-        raise SlotUnsuitable(f"room {room.code} is closed", field="slot_id", value=slot.id)
-    block = block_covering(s, room, slot.start_at, slot.end_at)
-    if block is not None:
+    if not slot.room_active:
+        raise SlotUnsuitable(f"room {slot.room_code} is closed", field="slot_id", value=slot.id)
+    if slot.blocked_by is not None:
         raise SlotUnsuitable(
-            f"room {room.code} is blocked: {block.reason}", field="slot_id", value=slot.id
+            f"room {slot.room_code} is blocked: {slot.blocked_by}", field="slot_id", value=slot.id
         )
-    if slot_is_taken(s, slot.id):
+    if slot.taken:
         raise SlotTaken("the slot is already booked", field="slot_id", value=slot.id)
 
 
 def _insert(s: Session, appointment: Appointment, slot_id: int) -> None:
-    try:
-        with s.begin_nested():
-            s.add(appointment)
-    except IntegrityError:
-        raise SlotTaken(
-            "the slot was booked by someone else just now", field="slot_id", value=slot_id
-        ) from None
+    """Insert now, so that the outbox's reads see it and a lost race surfaces here; no
+    savepoint: a refused booking rolls the whole transaction back anyway."""
+    s.add(appointment)
+    _settle(s.flush, slot_id)
 
 
 def _commit(s: Session, slot_id: int) -> None:
+    _settle(s.commit, slot_id)
+
+
+def _settle(write: Callable[[], None], slot_id: int) -> None:
+    """The unique index on active appointments settles a lost race: answer it as SlotTaken."""
     try:
-        s.commit()
+        write()
     except IntegrityError:
         raise SlotTaken(
             "the slot was booked by someone else just now", field="slot_id", value=slot_id

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import ColumnElement, and_, exists, or_, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.errors import (
@@ -19,7 +14,6 @@ from lysbord.domain.errors import (
 )
 from lysbord.store.models import (
     Appointment,
-    Block,
     Patient,
     PatientIdentifier,
     Procedure,
@@ -98,85 +92,3 @@ def active_appointment(session: Session, procedure_id: int) -> Appointment | Non
         Appointment.procedure_id == procedure_id, Appointment.active.is_(True)
     )
     return session.scalars(stmt).first()
-
-
-def slot_is_taken(session: Session, slot_id: int) -> bool:
-    stmt = select(exists().where(Appointment.slot_id == slot_id, Appointment.active.is_(True)))
-    return bool(session.scalar(stmt))
-
-
-def block_covering(session: Session, room: Room, start: datetime, end: datetime) -> Block | None:
-    stmt = select(Block).where(_blocks_overlap(room.id, room.site_id, start, end)).limit(1)
-    return session.scalars(stmt).first()
-
-
-def _blocks_overlap(room_id: Any, site_id: Any, start: Any, end: Any) -> ColumnElement[bool]:
-    return and_(
-        Block.lifted_at.is_(None),
-        or_(Block.room_id == room_id, Block.site_id == site_id),
-        Block.start_at < end,
-        Block.end_at > start,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class FreeSlot:
-    slot: Slot
-    room: Room
-    site: Site
-
-
-RoomsBySite = dict[int, tuple[Room, Site]]
-
-
-def fitting_rooms(
-    session: Session, modalities: Sequence[str], site_ids: Sequence[int] | None
-) -> RoomsBySite:
-    """Open rooms of these modalities (at these sites), by room id: a slot search's scope."""
-    stmt = (
-        select(Room, Site)
-        .join(Site, Site.id == Room.site_id)
-        .where(Room.modality.in_(modalities), Room.active.is_(True))
-    )
-    if site_ids is not None:
-        stmt = stmt.where(Room.site_id.in_(site_ids))
-    return {room.id: (room, site) for room, site in session.execute(stmt)}
-
-
-def free_slots(
-    session: Session,
-    rooms: RoomsBySite,
-    *,
-    min_minutes: int,
-    start_from: datetime,
-    start_before: datetime,
-    limit: int,
-) -> list[FreeSlot]:
-    """Earliest bookable slots in ``rooms``: long enough, not taken, not blocked.
-
-    One index-ordered scan per room (its (room_id, start_at) index, stopping after
-    ``limit`` free slots), merged in one statement: the cost follows the rooms that fit,
-    never the slots of rooms of another modality or site, and a fully booked stretch of one
-    room does not slow the others down.
-    """
-    if not rooms:
-        return []
-    taken = exists().where(Appointment.slot_id == Slot.id, Appointment.active.is_(True))
-    per_room = [
-        select(Slot.id)
-        .where(
-            Slot.room_id == room.id,
-            Slot.start_at >= start_from,
-            Slot.start_at < start_before,
-            Slot.minutes >= min_minutes,
-            ~taken,
-            ~exists().where(_blocks_overlap(room.id, room.site_id, Slot.start_at, Slot.end_at)),
-        )
-        .order_by(Slot.start_at)
-        .limit(limit)
-        .subquery()
-        for room, _ in rooms.values()
-    ]
-    ids = union_all(*(select(sub.c.id) for sub in per_room))
-    stmt = select(Slot).where(Slot.id.in_(ids)).order_by(Slot.start_at, Slot.room_id).limit(limit)
-    return [FreeSlot(slot, *rooms[slot.room_id]) for slot in session.scalars(stmt)]

@@ -1,0 +1,336 @@
+"""The reads of booking: what a procedure needs, which slots are free, whether one is bookable.
+
+These run for every offer and every booking, so each is one round trip, and the Core
+statements are compiled once (``CompiledOnce``): building and hashing them on every call
+cost more than running them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from lysbord.domain.errors import SlotTaken, UnknownProcedure, UnknownSlot
+from lysbord.store.db import CompiledOnce
+from lysbord.store.models import (
+    Appointment,
+    Block,
+    Procedure,
+    ProcedureCode,
+    Referral,
+    Room,
+    Site,
+    Slot,
+)
+
+# PostgreSQL: FOR UPDATE NOWAIT found the row locked.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What a procedure asks of a slot, and when."""
+
+    modality: str
+    duration_minutes: int
+    earliest_at: datetime | None
+    due_at: datetime
+    preferred_site_id: int | None
+
+
+_CODE = ProcedureCode.code == Procedure.code
+# Correlated subqueries, not a join: after waiting for a row lock PostgreSQL re-checks the
+# locked row against the joined rows as they were, so a join on a code changed meanwhile
+# would lose the procedure; a subquery is evaluated again with the new code.
+_NEED = (
+    select(ProcedureCode.modality).where(_CODE).scalar_subquery(),
+    select(ProcedureCode.duration_minutes).where(_CODE).scalar_subquery(),
+    Referral.earliest_at,
+    Referral.due_at,
+    Referral.preferred_site_id,
+)
+_BY_ACCESSION = Procedure.accession == bindparam("accession")
+_NEED_STMT = CompiledOnce(
+    lambda _: (
+        select(*_NEED)
+        .select_from(Procedure)
+        .join(Referral, Referral.id == Procedure.referral_id)
+        .where(_BY_ACCESSION)
+    ),
+    [],
+)
+
+
+def procedure_need(session: Session, accession: str) -> Need:
+    row = _NEED_STMT.execute(session.connection(), {"accession": accession}).first()
+    if row is None:
+        raise _unknown_accession(accession)
+    return Need(*row)
+
+
+def procedure_to_book(session: Session, accession: str) -> tuple[Procedure, Referral, Need]:
+    """The procedure (locked for its transition), its referral and its need, in one query."""
+    stmt = (
+        select(Procedure, Referral, *_NEED)
+        .join(Referral, Referral.id == Procedure.referral_id)
+        .where(_BY_ACCESSION)
+        .with_for_update(of=Procedure)
+    )
+    row = session.execute(stmt, {"accession": accession}).first()
+    if row is None:
+        raise _unknown_accession(accession)
+    procedure, referral, *need = row
+    return procedure, referral, Need(*need)
+
+
+def _unknown_accession(accession: str) -> UnknownProcedure:
+    return UnknownProcedure(
+        "no procedure has this accession number", field="accession", value=accession
+    )
+
+
+def _blocks_overlap(room_id: Any, site_id: Any, start: Any, end: Any) -> ColumnElement[bool]:
+    return and_(
+        Block.lifted_at.is_(None),
+        or_(Block.room_id == room_id, Block.site_id == site_id),
+        Block.start_at < end,
+        Block.end_at > start,
+    )
+
+
+_TAKEN = exists().where(Appointment.slot_id == Slot.id, Appointment.active.is_(True))
+
+
+@dataclass(frozen=True, slots=True)
+class SlotFacts:
+    """A slot with its room and site, and whether a block covers it or a booking holds it."""
+
+    id: int
+    start_at: datetime
+    end_at: datetime
+    minutes: int
+    room_code: str
+    room_name: str
+    ae_title: str
+    modality: str
+    room_active: bool
+    site_code: str
+    site_name: str
+    blocked_by: str | None
+    taken: bool
+
+
+def _slot_select(_dialect: str) -> Select[Any]:
+    blocked_by = (
+        select(Block.reason)
+        .where(_blocks_overlap(Room.id, Room.site_id, Slot.start_at, Slot.end_at))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Slot.id,
+            Slot.start_at,
+            Slot.end_at,
+            Slot.minutes,
+            Room.code,
+            Room.name,
+            Room.ae_title,
+            Room.modality,
+            Room.active,
+            Site.code,
+            Site.name,
+            blocked_by,
+            _TAKEN,
+        )  # fmt: skip
+        .join(Room, Room.id == Slot.room_id)
+        .join(Site, Site.id == Room.site_id)
+        .where(Slot.id == bindparam("slot_id"))
+        .with_for_update(of=Slot, nowait=True)
+    )
+
+
+_SLOT_STMT = CompiledOnce(_slot_select, [])
+
+
+def slot_to_book(session: Session, slot_id: int) -> SlotFacts:
+    """The slot, locked without waiting: a booker who finds it held by another transaction is
+    told at once (SlotTaken) and can try the next offer, rather than queue behind the winner.
+
+    The lock only shortens the race; the unique index on active appointments decides it.
+    """
+    try:
+        row = _SLOT_STMT.execute(session.connection(), {"slot_id": slot_id}).first()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise SlotTaken(
+                "the slot is being booked by someone else just now", field="slot_id", value=slot_id
+            ) from None
+        raise
+    if row is None:
+        raise UnknownSlot("no such slot", field="slot_id", value=slot_id)
+    return SlotFacts(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    id: int
+    site_id: int
+    code: str
+    name: str
+    modality: str
+    site_code: str
+    site_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlot:
+    id: int
+    start_at: datetime
+    end_at: datetime
+    minutes: int
+    room: RoomInfo
+
+
+def fitting_rooms(
+    session: Session, modalities: tuple[str, ...], site_ids: list[int] | None
+) -> dict[int, RoomInfo]:
+    """Open rooms of these modalities (at these sites), by room id: a slot search's scope."""
+    stmt = (
+        select(Room.id, Room.site_id, Room.code, Room.name, Room.modality, Site.code, Site.name)
+        .join(Site, Site.id == Room.site_id)
+        .where(Room.modality.in_(modalities), Room.active.is_(True))
+    )
+    if site_ids is not None:
+        stmt = stmt.where(Room.site_id.in_(site_ids))
+    return {row[0]: RoomInfo(*row) for row in session.execute(stmt)}
+
+
+@dataclass(frozen=True, slots=True)
+class SlotWindow:
+    """Where and when to look: free slots of ``min_minutes`` or more starting in
+    [start_from, start_before); those starting by ``due_at`` come first, and among them
+    those in ``preferred_site_id``; then by start and room."""
+
+    min_minutes: int
+    start_from: datetime
+    start_before: datetime
+    due_at: datetime
+    preferred_site_id: int | None
+
+
+def free_slots(
+    session: Session, rooms: dict[int, RoomInfo], w: SlotWindow, limit: int
+) -> list[FreeSlot]:
+    """The first ``limit`` bookable slots in ``rooms``: long enough, not taken, not blocked.
+
+    One index-ordered scan per room (its (room_id, start_at) index, stopping after
+    ``limit`` free slots), merged and ranked in one statement: the cost follows the rooms
+    that fit, and a fully booked stretch of one room does not slow the others down. Each
+    room's first ``limit`` free slots hold every slot of it the ranking can pick.
+    """
+    if not rooms:
+        return []
+    values: dict[str, Any] = {
+        "start_from": w.start_from,
+        "start_before": w.start_before,
+        "min_minutes": w.min_minutes,
+        "due_at": w.due_at,
+        "preferred_site_id": w.preferred_site_id,
+        "limit": limit,
+        "room_ids": list(rooms),
+    }
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        rows = _FREE_SLOTS_LATERAL.execute(conn, values)
+    else:
+        for i, room in enumerate(rooms.values()):
+            values[f"room_{i}"], values[f"site_{i}"] = room.id, room.site_id
+        rows = _free_slots_union(len(rooms)).execute(conn, values)
+    return [
+        FreeSlot(slot_id, start_at, end_at, minutes, rooms[room_id])
+        for slot_id, start_at, end_at, minutes, room_id in rows
+    ]
+
+
+_LIMIT = bindparam("limit", type_=Integer)
+
+
+def _scan(room_id: Any, site_id: Any) -> Select[tuple[int, datetime, datetime, int, int]]:
+    """One room's earliest free slots in the window, in its (room_id, start_at) index order."""
+    return (
+        select(Slot.id, Slot.start_at, Slot.end_at, Slot.minutes, Slot.room_id)
+        .where(
+            Slot.room_id == room_id,
+            Slot.start_at >= bindparam("start_from"),
+            Slot.start_at < bindparam("start_before"),
+            Slot.minutes >= bindparam("min_minutes"),
+            ~_TAKEN,
+            ~exists().where(_blocks_overlap(room_id, site_id, Slot.start_at, Slot.end_at)),
+        )
+        .order_by(Slot.start_at)
+        .limit(_LIMIT)
+    )
+
+
+def _ranked(start_at: Any, site_id: Any) -> tuple[ColumnElement[int], Any]:
+    within = start_at <= bindparam("due_at")
+    preferred = site_id == bindparam("preferred_site_id")
+    return case((and_(within, preferred), 0), (within, 1), else_=2), start_at
+
+
+def _lateral_select(_dialect: str) -> Select[tuple[int, datetime, datetime, int, int]]:
+    """PostgreSQL: one text for any number of rooms, so the server prepares it once."""
+    scan = _scan(Room.id, Room.site_id).lateral("scan")
+    return (
+        select(scan.c.id, scan.c.start_at, scan.c.end_at, scan.c.minutes, scan.c.room_id)
+        .select_from(Room)
+        .join(scan, true())
+        .where(Room.id == any_(bindparam("room_ids", type_=ARRAY(BigInteger))))
+        .order_by(*_ranked(scan.c.start_at, Room.site_id), scan.c.room_id)
+        .limit(_LIMIT)
+    )
+
+
+_FREE_SLOTS_LATERAL = CompiledOnce(_lateral_select, [])
+
+
+@cache
+def _free_slots_union(n_rooms: int) -> CompiledOnce:
+    """SQLite has no LATERAL: one scan per room, merged with UNION ALL."""
+
+    def build(_dialect: str) -> Select[tuple[int, datetime, datetime, int, int]]:
+        scans = [
+            _scan(bindparam(f"room_{i}"), bindparam(f"site_{i}")).subquery() for i in range(n_rooms)
+        ]
+        ids = union_all(*(select(s.c.id) for s in scans))
+        return (
+            select(Slot.id, Slot.start_at, Slot.end_at, Slot.minutes, Slot.room_id)
+            .join(Room, Room.id == Slot.room_id)
+            .where(Slot.id.in_(ids))
+            .order_by(*_ranked(Slot.start_at, Room.site_id), Slot.room_id)
+            .limit(_LIMIT)
+        )
+
+    return CompiledOnce(build, [])
