@@ -7,7 +7,7 @@ import importlib
 
 from bench.common import Row, console, print_table
 
-SUITES = ("booking", "dicom", "dicomweb", "dicomweb_render", "hl7", "hl7_out")
+SUITES = ("booking", "dicom", "dicomweb", "dicomweb_render", "hl7", "hl7_out", "web")
 
 
 def main() -> None:

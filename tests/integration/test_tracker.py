@@ -6,13 +6,17 @@ midnight to tell them apart.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, patients, procedures, tracker
+from lysbord.services import booking, check, patients, procedures, tracker
 from lysbord.services.context import Context
 from lysbord.services.procedures import Action
 from lysbord.services.views import ReferralView
+from lysbord.web import queries_work
 from tests.helpers import new_referral, random_cpr
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 Copenhagen
@@ -161,3 +165,116 @@ def test_cancer_pathway_notify_overdue_until_a_date_is_given(ctx, clock):
     assert (board.notify_overdue, board.overdue, board.booked_after_deadline) == (2, 0, 0)
     book_first(ctx, untold)
     assert tracker.board(ctx).notify_overdue == 1
+
+
+def book_procedure(ctx: Context, ref: ReferralView, index: int, **search: object) -> None:
+    acc = ref.procedures[index].accession
+    offer = booking.find_slots(ctx, booking.SlotSearch(acc, **search))[0]  # type: ignore[arg-type]
+    booking.book(ctx, acc, offer.slot_id, "tester")
+
+
+def every_kind_of_referral(ctx: Context) -> dict[str, ReferralView]:
+    """One referral in each queue and with each flag, some with several procedures."""
+    refs = {
+        "waiting": new_referral(ctx, priority=Priority.URGENT),
+        "held": new_referral(ctx, priority=Priority.CANCER_PATHWAY, preferred_site="BBB"),
+        "today": new_referral(ctx, priority=Priority.ACUTE),
+        "later": new_referral(ctx, priority=Priority.URGENT, preferred_site="AAA"),
+        "arrived": new_referral(ctx, priority=Priority.URGENT),
+        "started": new_referral(ctx),
+        "imaged": new_referral(ctx),
+        "two sites": new_referral(ctx, codes=("UXCC00", "UXUD00"), preferred_site="AAA"),
+        "half done": new_referral(ctx, codes=("UXCC00", "UXRC00")),
+        "untold": new_referral(ctx, priority=Priority.CANCER_PATHWAY),
+    }
+    act(ctx, refs["held"], Action.HOLD)
+    book_first(ctx, refs["today"], sites=["BBB"])
+    book_first(ctx, refs["later"], sites=["BBB"], start_from=T0 + timedelta(days=9))
+    for name in ("arrived", "started", "imaged"):
+        book_first(ctx, refs[name], sites=["AAA"])
+    act(ctx, refs["arrived"], Action.ARRIVE)
+    act(ctx, refs["started"], Action.ARRIVE, Action.START)
+    act(ctx, refs["imaged"], Action.ARRIVE, Action.START, Action.COMPLETE)
+    procedures.mark_images_received(ctx, refs["imaged"].procedures[0].accession, "tester")
+    book_procedure(ctx, refs["two sites"], 0, sites=["AAA"], start_from=T0 + timedelta(days=3))
+    book_procedure(ctx, refs["two sites"], 1, sites=["BBB"], start_from=T0 + timedelta(days=1))
+    book_first(ctx, refs["half done"], sites=["AAA"])
+    act(ctx, refs["half done"], Action.ARRIVE, Action.START, Action.COMPLETE)
+    for booked in (True, False):  # cancelled: closed, not counted
+        cancelled = new_referral(ctx)
+        if booked:
+            book_first(ctx, cancelled, sites=["AAA"])
+        act(ctx, cancelled, Action.CANCEL)
+    return refs
+
+
+def test_the_board_counts_as_the_domain_places_at_any_hour(ctx, clock):
+    """The SQL placement (board, lists) equals the Python one (``lysbord check``)."""
+    refs = every_kind_of_referral(ctx)
+    hours = (0, 3, 4.5, 15.5, 16.5, 24 * 3, 24 * 8 + 1, 24 * 11, 24 * 30)
+    for hour in hours:
+        clock.at = T0 + timedelta(hours=hour)
+        with ctx.uow(readonly=True) as uow:
+            domain = tracker.placements(uow.session, clock.at)
+            in_sql = tracker.placed_in_sql(uow.session, clock.at)
+        assert sorted(in_sql, key=lambda p: p.referral_id) == domain, f"at {clock.at}"
+        assert {p.referral_id for p in domain} == {r.id for r in refs.values()}
+    by_id = {p.referral_id: p for p in domain}
+    assert by_id[refs["two sites"].id].site == "BBB"  # the earliest open appointment
+
+
+def test_queue_site_and_flags_of_every_kind_of_referral(ctx, clock):
+    refs = every_kind_of_referral(ctx)
+    clock.at = T0 + timedelta(days=11)  # Friday: past the urgent deadlines and notify-by
+    with ctx.uow(readonly=True) as uow:
+        by_id = {p.referral_id: p for p in tracker.placed_in_sql(uow.session, clock.at)}
+    placed = {name: by_id[ref.id] for name, ref in refs.items()}
+    assert {n: (p.queue.value if p.queue else None, p.site) for n, p in placed.items()} == {
+        "waiting": ("awaiting-booking", "-"),
+        "held": ("on-hold", "BBB"),
+        "today": ("booked", "BBB"),
+        "later": ("booked", "BBB"),
+        "arrived": ("arrived", "AAA"),
+        "started": ("in-progress", "AAA"),
+        "imaged": ("awaiting-report", "AAA"),
+        "two sites": ("booked", "BBB"),
+        "half done": ("awaiting-booking", "AAA"),
+        "untold": ("awaiting-booking", "-"),
+    }
+    overdue = {n for n, p in placed.items() if p.flags.overdue}
+    assert overdue == {"waiting", "today", "later", "arrived"}
+    assert {n for n, p in placed.items() if p.flags.notify_overdue} == {"held", "untold"}
+    assert {n for n, p in placed.items() if p.flags.booked_after_deadline} == {"later"}
+
+
+def test_the_drill_down_lists_what_the_board_counts(ctx, clock):
+    every_kind_of_referral(ctx)
+    clock.at = T0 + timedelta(days=11)
+    board = tracker.board(ctx)
+    for site, counts in board.by_site.items():
+        for queue, n in counts.items():
+            page, total = queries_work.drill_down(
+                ctx, queue=queue, site=site, overdue=False, offset=0
+            )
+            assert (total, len(page)) == (n, n), (site, queue)
+            assert {r.queue or "none" for r in page} == {queue}
+    page, total = queries_work.drill_down(ctx, queue=None, site=None, overdue=True, offset=0)
+    assert total == board.overdue == len(board.overdue_list)
+    assert [r.id for r in page] == [i.referral_id for i in board.overdue_list]
+    everyone, total = queries_work.drill_down(ctx, queue=None, site=None, overdue=False, offset=0)
+    assert total == len(everyone) == board.open_referrals
+    rest, total = queries_work.drill_down(ctx, queue=None, site=None, overdue=False, offset=4)
+    assert (rest, total) == (everyone[4:], board.open_referrals)
+
+
+def test_check_names_a_referral_the_board_counts_elsewhere(ctx, monkeypatch):
+    new_referral(ctx)
+    moved = new_referral(ctx, preferred_site="AAA")
+
+    def elsewhere(s: Session, now: datetime) -> list[tracker.Placement]:
+        places = tracker.placements(s, now)
+        return [replace(p, site="BBB") if p.referral_id == moved.id else p for p in places]
+
+    monkeypatch.setattr(check, "placed_in_sql", elsewhere)
+    (finding,) = [f for f in check.run_checks(ctx, blobs=False) if f.count]
+    assert finding.examples == [f"referral {moved.id} is counted otherwise than placed"]

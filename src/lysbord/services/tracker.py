@@ -1,7 +1,10 @@
 """The tracker: where every open referral is right now, and which are overdue.
 
-One query over open referrals and their procedures; queues and flags come from
-the domain, so the board, the lists and `lysbord check` agree by construction.
+Two readings of one rule. ``placements`` places each open referral in Python with the
+domain's own functions; ``lysbord check`` uses it to prove the invariants. The board and
+its lists need thousands of referrals per page view, so ``placed`` does the same in SQL:
+its CASE expressions are sampled from the domain functions (``tracker_sql``), and the
+tests and ``lysbord check`` hold the two readings equal.
 """
 
 from __future__ import annotations
@@ -10,15 +13,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.tracking import Flags, ProcedureSnapshot, Queue, flags, referral_queue
 from lysbord.domain.workflow import TERMINAL, ProcedureState
+from lysbord.services import tracker_sql
 from lysbord.services.context import Context
 from lysbord.services.views import display_name, primary_identifiers
-from lysbord.store.models import Appointment, Patient, Procedure, Referral, Room, Site, Slot
+from lysbord.store.models import Patient, Procedure, Referral, Room, Site, Slot
 
 UNASSIGNED = "-"
 OVERDUE_LIST_LIMIT = 500
@@ -76,15 +82,9 @@ def placements(s: Session, now: datetime) -> list[Placement]:
             Room.site_id,
         )
         .join(Procedure, Procedure.referral_id == Referral.id)
-        .outerjoin(
-            Appointment,
-            and_(Appointment.procedure_id == Procedure.id, Appointment.active.is_(True)),
-        )
-        .outerjoin(Slot, Slot.id == Appointment.slot_id)
-        .outerjoin(Room, Room.id == Slot.room_id)
-        .where(Referral.closed_at.is_(None))
-        .order_by(Referral.id)
+        .order_by(Referral.id, Procedure.id)
     )
+    stmt = tracker_sql.open_with_active_slot(stmt)
     grouped: dict[int, list[Row[tuple]]] = defaultdict(list)  # type: ignore[type-arg]
     for row in s.execute(stmt):
         grouped[row.id].append(row)
@@ -123,7 +123,8 @@ def _site_id(rows: list[Row[tuple]]) -> int | None:  # type: ignore[type-arg]
     """Where the patient is expected or already is: the earliest open appointment's site.
 
     Booked, arrived, in-progress and completed procedures keep their appointment, so
-    a patient who arrived at another hospital than the preferred one is counted there.
+    a patient who arrived at another hospital than the preferred one is counted there;
+    of two at the same time, the first procedure's (rows come in procedure order).
     Without an open appointment the referral belongs to its preferred site.
     """
     held = [r for r in rows if r.start_at is not None and r.state in _OPEN_STATES]
@@ -132,25 +133,72 @@ def _site_id(rows: list[Row[tuple]]) -> int | None:  # type: ignore[type-arg]
     return min(held, key=lambda r: r.start_at).site_id  # type: ignore[no-any-return]
 
 
+def placed_in_sql(s: Session, now: datetime) -> list[Placement]:
+    """``placements`` as the database computes them (``tracker_sql``): must be equal."""
+    return [_placement(row) for row in s.execute(tracker_sql.placed(), tracker_sql.bind(now))]
+
+
+def _placement(row: Row[Any]) -> Placement:
+    return Placement(
+        row.referral_id,
+        row.patient_id,
+        row.priority,
+        row.due_at,
+        row.site or UNASSIGNED,
+        tracker_sql.queue_of(row.stage),
+        Flags(bool(row.overdue), bool(row.booked_after_deadline), bool(row.notify_overdue)),
+    )
+
+
 def board(ctx: Context) -> Board:
+    """The counts aggregated in SQL; only the overdue list's referrals come back as rows."""
     now = ctx.now()
-    with ctx.uow(readonly=True) as uow:
-        places = placements(uow.session, now)
-        late = sorted((p for p in places if p.flags.overdue), key=lambda p: p.due_at)
-        overdue = _overdue_items(uow.session, late[:OVERDUE_LIST_LIMIT])
+    params = tracker_sql.bind(now)
+    by_queue: Counter[str] = Counter()
     by_site: dict[str, Counter[str]] = defaultdict(Counter)
-    for p in places:
-        by_site[p.site][p.queue.value if p.queue else "none"] += 1
+    totals: Counter[str] = Counter()
+    with ctx.uow(readonly=True) as uow:
+        for site, stage, n, overdue, after, untold in uow.session.execute(_counts(), params):
+            queue = _queue_key(tracker_sql.queue_of(stage))
+            by_queue[queue] += n
+            by_site[site or UNASSIGNED][queue] += n
+            totals.update(overdue=overdue, after=after, untold=untold)
+        late = map(_placement, uow.session.execute(_most_late(), params))
+        overdue_list = _overdue_items(uow.session, late)
     return Board(
         at=now,
-        open_referrals=len(places),
-        by_queue=dict(Counter(p.queue.value if p.queue else "none" for p in places)),
+        open_referrals=by_queue.total(),
+        by_queue=dict(by_queue),
         by_site={site: dict(c) for site, c in sorted(by_site.items())},
-        overdue=len(late),
-        booked_after_deadline=sum(p.flags.booked_after_deadline for p in places),
-        notify_overdue=sum(p.flags.notify_overdue for p in places),
-        overdue_list=overdue,
+        overdue=totals["overdue"],
+        booked_after_deadline=totals["after"],
+        notify_overdue=totals["untold"],
+        overdue_list=overdue_list,
     )
+
+
+@cache
+def _counts() -> Select[Any]:
+    """Referrals and flags counted per site and queue."""
+    places = tracker_sql.placed().subquery()
+    return select(
+        places.c.site,
+        places.c.stage,
+        func.count(),
+        func.sum(places.c.overdue),
+        func.sum(places.c.booked_after_deadline),
+        func.sum(places.c.notify_overdue),
+    ).group_by(places.c.site, places.c.stage)
+
+
+@cache
+def _most_late() -> Select[Any]:
+    late = tracker_sql.placed(overdue_only=True).subquery()
+    return select(late).order_by(late.c.due_at, late.c.referral_id).limit(OVERDUE_LIST_LIMIT)
+
+
+def _queue_key(queue: Queue | None) -> str:
+    return queue.value if queue else "none"
 
 
 def _overdue_items(s: Session, late: Iterable[Placement]) -> list[OverdueItem]:
@@ -167,7 +215,7 @@ def _overdue_items(s: Session, late: Iterable[Placement]) -> list[OverdueItem]:
             names[p.patient_id],
             p.priority,
             p.due_at,
-            p.queue.value if p.queue else "none",
+            _queue_key(p.queue),
             p.site,
         )
         for p in late

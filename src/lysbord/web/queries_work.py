@@ -13,8 +13,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, case, func, select
 
 from lysbord.domain.priorities import Priority
+from lysbord.domain.tracking import Queue
 from lysbord.services.context import Context
-from lysbord.services.tracker import placements
+from lysbord.services.tracker import UNASSIGNED
+from lysbord.services.tracker_sql import bind, placed, stage_of
 from lysbord.services.views import ReferralView, display_name, primary_identifiers, referral_views
 from lysbord.store.models import Patient, Procedure, ProcedureCode, Referral, Site
 
@@ -77,24 +79,33 @@ def drill_down(
 ) -> tuple[list[ReferralView], int]:
     """The open referrals behind one count of the tracker board, soonest due first.
 
-    Placed by ``services.tracker.placements`` (one query, the board's own rule), so the
-    list always matches the count; views are built for the page only.
+    Filtered, counted and paged in SQL by ``services.tracker_sql.placed`` (the board's
+    own statement), so the list always matches the count; views are built for the page only.
     """
+    now = ctx.now()
+    places = placed(overdue_only=overdue).subquery()
+    chosen = select(places.c.referral_id, func.count().over().label("total"))
+    if queue == "none":
+        chosen = chosen.where(places.c.stage.is_(None))
+    elif queue is not None:
+        chosen = chosen.where(places.c.stage == stage_of(Queue(queue)))
+    if site == UNASSIGNED:
+        chosen = chosen.where(places.c.site.is_(None))
+    elif site is not None:
+        chosen = chosen.where(places.c.site == site)
+    ordered = chosen.order_by(places.c.due_at, places.c.referral_id)
     with ctx.uow(readonly=True) as uow:
         s = uow.session
-        now = ctx.now()
-        chosen = [
-            p
-            for p in placements(s, now)
-            if (queue is None or (p.queue.value if p.queue else "none") == queue)
-            and (site is None or p.site == site)
-            and (not overdue or p.flags.overdue)
-        ]
-        chosen.sort(key=lambda p: (p.due_at, p.referral_id))
-        ids = [p.referral_id for p in chosen[offset : offset + PAGE_SIZE]]
+        params = bind(now)
+        rows = s.execute(ordered.limit(PAGE_SIZE).offset(offset), params).all()
+        ids = [r.referral_id for r in rows]
+        if rows:  # the count over the whole list rides along on each row of the page
+            total = rows[0].total
+        else:
+            total = s.scalar(select(func.count()).select_from(chosen.subquery()), params) or 0
         page = s.scalars(select(Referral).where(Referral.id.in_(ids))).all()
         by_id = {r.id: r for r in page}
-        return referral_views(s, [by_id[i] for i in ids], now), len(chosen)
+        return referral_views(s, [by_id[i] for i in ids], now), total
 
 
 def reading_list(

@@ -2,8 +2,8 @@
 and a drill-down from any count to the referrals (and so the patients) behind it.
 
 The counts come from ``services.tracker.board``, the lists from
-``web.queries_work.drill_down``: both place referrals with ``services.tracker.placements``,
-so a count and its list always agree.
+``web.queries_work.drill_down``: both filter one SQL statement,
+``services.tracker_sql.placed``, so a count and its list always agree.
 """
 
 from __future__ import annotations
