@@ -7,7 +7,7 @@ import uuid
 
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import END, START, wrap
-from lysbord.services import booking, inbox, patients
+from lysbord.services import booking, inbox, patients, referrals
 from lysbord.services.context import Context
 from lysbord.services.procedures import Action, act
 from tests.helpers import new_patient, random_cpr
@@ -172,3 +172,18 @@ def test_bytes_outside_any_frame_are_kept_and_answered(ctx: Context, hl7_door: H
     assert rejected(ctx).reason == "bytes outside a frame (no start block 0x0B)"
     assert END not in b"GET"
     client.close()
+
+
+def test_a_placer_number_in_use_is_refused_and_nothing_is_created(
+    ctx: Context, client: MllpClient
+) -> None:
+    cpr = new_patient(ctx)
+    placer = cid()
+    first = client.call(sample("orm_o01_nw.hl7", cpr=cpr, id=cid(), placer=placer))
+    assert segment(first, "MSA")[1] == "AA"
+    again = client.call(sample("orm_o01_nw.hl7", cpr=cpr, id=(msg := cid()), placer=placer))
+    assert segment(again, "MSA")[1] == "AE"
+    assert [s[:6] for s in again.split(b"\r") if s.startswith(b"ORC")] == [b"ORC|UA"] * 2
+    assert "placer order number is in use already" in (rejected(ctx, msg).reason or "")
+    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    still_usable(ctx, client)

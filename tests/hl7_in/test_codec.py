@@ -56,3 +56,8 @@ def test_answers_escape_what_would_break_them_and_err_follows_the_version() -> N
         "ERR||PID^1^3|204^Unknown key identifier^HL70357|E|UnknownPatient|||no patient \\F\\ here"
     )
     assert err23 == "ERR|PID^1^3^204&Unknown key identifier&HL70357"
+
+
+def test_empty_lines_between_segments_are_no_segments() -> None:
+    raw = b"MSH|^~\\&|PAS|RH|||20261123||ADT^A40|7|P|2.5\r\rPID|1||0101651234^^^CPR\r\n\r\nMRG|1\r"
+    assert [str(seg[0]) for seg in parse(raw).message] == ["MSH", "PID", "MRG"]

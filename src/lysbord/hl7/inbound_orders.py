@@ -33,7 +33,7 @@ from lysbord.hl7.parse import Parsed
 from lysbord.services import orders as svc
 from lysbord.services.context import Context
 from lysbord.services.procedures import Action
-from lysbord.services.referrals import NewReferral
+from lysbord.services.referrals import NewReferral, Requested
 from lysbord.store.models import Procedure, ProcedureCode
 
 DONE = {"NW": "OK", "CA": "CR", "XO": "XR", "DC": "DR", "HD": "HR", "RL": "OR"}
@@ -69,8 +69,7 @@ def apply_orders(ctx: Context, s: Session, parsed: Parsed, now: datetime) -> str
     lines = []
     for order in groups:
         procedure = placed.get(order.seq) or _act(ctx, s, parsed, order, now)
-        modality = s.get_one(ProcedureCode, procedure.code).modality
-        lines.append(_line(order, DONE[order.control], procedure, modality))
+        lines.append(_line(order, DONE[order.control], procedure, _modality(s, procedure)))
     cfg = ctx.settings.hl7
     return order_answer(
         parsed.header, "AA", lines, pid=cpr_of(the_pid(parsed)), us=(cfg.application, cfg.facility)
@@ -83,7 +82,15 @@ def refused(ctx: Context, parsed: Parsed, problem: Problem) -> str:
     return order_answer(parsed.header, "AE", lines, problem, us=(cfg.application, cfg.facility))
 
 
-def _line(order: Order, control: str, procedure: Procedure | None, modality: str = "") -> OrderLine:
+def _modality(s: Session, procedure: Procedure | Requested) -> str:
+    if isinstance(procedure, Requested):
+        return procedure.modality
+    return s.get_one(ProcedureCode, procedure.code).modality
+
+
+def _line(
+    order: Order, control: str, procedure: Procedure | Requested | None, modality: str = ""
+) -> OrderLine:
     placer = order.placer[0]
     if procedure is None:
         return OrderLine(control, placer, order.filler)
@@ -100,7 +107,7 @@ def _line(order: Order, control: str, procedure: Procedure | None, modality: str
 
 def _place(
     ctx: Context, s: Session, parsed: Parsed, new: list[Order], now: datetime
-) -> list[Procedure]:
+) -> list[Requested]:
     if not new:
         return []
     cpr = required(cpr_of(the_pid(parsed)), Location("PID", 3))

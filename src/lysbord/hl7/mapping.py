@@ -20,7 +20,7 @@ import hl7
 
 from lysbord.domain.priorities import Priority
 from lysbord.hl7.ack import Location
-from lysbord.hl7.parse import value
+from lysbord.hl7.parse import repetitions, value
 from lysbord.hl7.settings import Hl7InSettings
 
 CPR_AUTHORITIES = frozenset({"CPR", "NNDNK", "DK"})
@@ -80,11 +80,14 @@ def orders(msg: hl7.Message) -> list[Order]:
 
 def cpr_of(pid: hl7.Segment) -> str:
     """The patient's CPR (or replacement number) as PID-3 or PID-2 carries it."""
-    reps = [(value(pid, 3, 1, r), value(pid, 3, 4, r), value(pid, 3, 5, r)) for r in range(1, 6)]
+    count = min(repetitions(pid, 3), 5)
+    reps = [
+        (value(pid, 3, 1, r), value(pid, 3, 4, r), value(pid, 3, 5, r)) for r in range(1, count + 1)
+    ]
     for number, authority, kind in reps:
         if number and (authority.upper() in CPR_AUTHORITIES or kind.upper() in CPR_AUTHORITIES):
             return number
-    return reps[0][0] or value(pid, 2)
+    return (reps[0][0] if reps else "") or value(pid, 2)
 
 
 def priority_of(order: Order, settings: Hl7InSettings) -> Priority:

@@ -125,8 +125,10 @@ def encode_for(header: Header, text: str, default_charset: str = "ASCII") -> byt
 
 
 def _segments_text(text: str) -> str:
-    """Segments end in CR (§2.5.2); senders writing files often use LF or CRLF, so accept them."""
-    return text.replace("\r\n", "\r").replace("\n", "\r").strip("\r") + "\r"
+    """Segments end in CR (§2.5.2); senders writing files often use LF or CRLF, so accept them.
+    An empty line is no segment (the hl7 library would fail on it), so it is dropped."""
+    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    return "\r".join(line for line in lines if line) + "\r"
 
 
 def _msh_text(text: str) -> str:
@@ -211,6 +213,8 @@ def _checked(header: Header) -> Header:
 
 def value(seg: hl7.Segment, field: int, comp: int = 1, rep: int = 1, sub: int = 1) -> str:
     """One unescaped value of a segment, '' when absent (python-hl7 raises instead)."""
+    if field >= len(seg):  # absent: most optional fields are, and raising costs more
+        return ""
     try:
         return str(seg.extract_field(1, field, rep, comp, sub)).strip()
     except (IndexError, KeyError, ValueError):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from lysbord.domain.errors import InvalidValue
 from lysbord.domain.workflow import ProcedureState, check_transition, needs_reason
-from lysbord.services.outbox import on_event
+from lysbord.services.outbox import on_event, triggers
 from lysbord.store.models import Event, Procedure, Referral
 
 
@@ -44,6 +47,51 @@ def record(
     session.add(event)
     on_event(session, event)
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One event to append with ``record_many``; the fields of ``record``."""
+
+    kind: str
+    actor: str
+    at: datetime
+    patient_id: int | None = None
+    referral_id: int | None = None
+    procedure_id: int | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+_COLUMNS = tuple(f.name for f in fields(NewEvent))
+
+
+def record_many(session: Session, events: Sequence[NewEvent]) -> None:
+    """Append several events in one statement (intake writes two or more at once).
+
+    Events that cause outbound messages need their rows and outbox rows written
+    together, so when any does, each goes through ``record`` instead, in order."""
+    if any(triggers(e.kind, e.from_state, e.to_state) for e in events):
+        for e in events:
+            record(
+                session,
+                e.kind,
+                actor=e.actor,
+                at=e.at,
+                patient_id=e.patient_id,
+                referral_id=e.referral_id,
+                procedure_id=e.procedure_id,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason=e.reason,
+                **e.data,
+            )
+    elif events:
+        session.flush()  # events recorded before these keep their place in the id order
+        rows = [{name: getattr(e, name) for name in _COLUMNS} for e in events]
+        session.execute(insert(cast(Table, Event.__table__)), rows)
 
 
 def move(

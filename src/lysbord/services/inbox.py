@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 APPLIED, REJECTED, ERROR = "applied", "rejected", "error"
 STATUSES = (APPLIED, REJECTED, ERROR)
+_MESSAGES = cast(Table, Hl7Message.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +136,10 @@ def keep(ctx: Context, msg: Received, outcome: Outcome) -> bytes:
     """Store a message that is answered without being applied (unreadable, unsupported)."""
     with ctx.uow() as uow:
         s = uow.session
-        row = _stored(s, msg)
-        if row is not None and row.status != ERROR:
-            return row.answer or outcome.answer
-        now = ctx.now()
-        row = row or _new_row(s, msg, now)
-        _finish(row, outcome, now)
+        stored = _stored(s, msg)
+        if stored is not None and stored.status != ERROR:
+            return stored.answer or outcome.answer
+        _write(s, msg, stored, outcome, ctx.now())
         try:
             uow.commit()
         except IntegrityError:
@@ -151,15 +151,15 @@ def _receive_once(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> 
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        row = _stored(s, msg)
-        if row is not None and row.status != ERROR:
-            return row.answer or b""
+        stored = _stored(s, msg)
+        if stored is not None and stored.status != ERROR:
+            return stored.answer or b""
         try:
             outcome = apply(s, now)
         except DomainError as exc:
             refused = refuse(exc)
         else:
-            _finish(row or _new_row(s, msg, now), outcome, now)
+            _write(s, msg, stored, outcome, now)
             uow.commit()  # a copy that won meanwhile makes this fail: receive() tries again
             return outcome.answer
     return keep(ctx, msg, refused)
@@ -167,10 +167,10 @@ def _receive_once(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> 
 
 def _answer_of_winner(ctx: Context, msg: Received, fallback: Outcome) -> bytes:
     with ctx.uow(readonly=True) as uow:
-        row = _stored(uow.session, msg)
-    if row is None or row.answer is None:
+        stored = _stored(uow.session, msg)
+    if stored is None or stored.answer is None:
         return fallback.answer
-    return row.answer
+    return stored.answer
 
 
 def record_error(ctx: Context, msg: Received, outcome: Outcome) -> bytes:
@@ -179,35 +179,59 @@ def record_error(ctx: Context, msg: Received, outcome: Outcome) -> bytes:
     return keep(ctx, msg, outcome)
 
 
-def _stored(s: Session, msg: Received) -> Hl7Message | None:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    id: int
+    status: str
+    answer: bytes | None
+
+
+def _stored(s: Session, msg: Received) -> _Stored | None:
+    """The copy of this message stored already, if any (Core: this runs for every message)."""
     if msg.control_id is None:
         return None
-    stmt = select(Hl7Message).where(
-        Hl7Message.sender_app == msg.sender_app,
-        Hl7Message.sender_facility == msg.sender_facility,
-        Hl7Message.control_id == msg.control_id,
+    c = _MESSAGES.c
+    stmt = select(c.id, c.status, c.answer).where(
+        c.sender_app == msg.sender_app,
+        c.sender_facility == msg.sender_facility,
+        c.control_id == msg.control_id,
     )
-    return s.scalars(stmt).first()
+    row = s.execute(stmt).first()
+    return _Stored(*row) if row is not None else None
 
 
-def _new_row(s: Session, msg: Received, now: datetime) -> Hl7Message:
-    row = Hl7Message(
-        received_at=now,
-        updated_at=now,
-        peer=msg.peer[:64],
-        sender_app=msg.sender_app,
-        sender_facility=msg.sender_facility,
-        control_id=msg.control_id,
-        message_type=msg.message_type[:16],
-        version=msg.version[:8],
-        charset=msg.charset[:32],
-        cpr=msg.cpr,
-        status=ERROR,
-        attempts=0,
-        raw=msg.raw,
-    )
-    s.add(row)
-    return row
+def _write(
+    s: Session, msg: Received, stored: _Stored | None, outcome: Outcome, now: datetime
+) -> None:
+    """Store the message with its outcome: a new row, or the failed copy tried again."""
+    values = {
+        "status": outcome.status,
+        "answer": outcome.answer,
+        "reason": outcome.reason,
+        "location": outcome.location,
+        "updated_at": now,
+    }
+    if stored is not None:
+        attempts = _MESSAGES.c.attempts + 1
+        s.execute(
+            update(_MESSAGES).where(_MESSAGES.c.id == stored.id).values(attempts=attempts),
+            values,
+        )
+        return
+    row = {
+        "received_at": now,
+        "peer": msg.peer[:64],
+        "sender_app": msg.sender_app,
+        "sender_facility": msg.sender_facility,
+        "control_id": msg.control_id,
+        "message_type": msg.message_type[:16],
+        "version": msg.version[:8],
+        "charset": msg.charset[:32],
+        "cpr": msg.cpr,
+        "attempts": 1,
+        "raw": msg.raw,
+    }
+    s.execute(insert(_MESSAGES), row | values)
 
 
 def _finish(row: Hl7Message, outcome: Outcome, now: datetime) -> None:

@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from lysbord.domain.errors import DuplicateIdentifier, IllegalTransition, UnknownProcedure
 from lysbord.domain.priorities import Priority, compute_deadlines
@@ -21,10 +25,13 @@ from lysbord.domain.workflow import ProcedureState
 from lysbord.services.context import Context
 from lysbord.services.events import record
 from lysbord.services.procedures import Action, perform
-from lysbord.services.referrals import NewReferral, receive_referral
+from lysbord.services.referrals import NewReferral, Requested, receive_referral
+from lysbord.store.db import CompiledOnce
 from lysbord.store.hl7_models import Hl7OrderLink
 from lysbord.store.models import Procedure, Referral
 from lysbord.store.queries import procedure_by_accession, procedure_code
+
+_LINKS = cast(Table, Hl7OrderLink.__table__)
 
 #: States in which the requested examination itself may still be changed.
 CODE_CHANGEABLE = frozenset({ProcedureState.REQUESTED, ProcedureState.ON_HOLD})
@@ -64,27 +71,41 @@ def place(
     placers: Sequence[PlacerId],
     actor: str,
     now: datetime,
-) -> list[Procedure]:
+) -> list[Requested]:
     """A new referral with one procedure per order, each linked to its placer number."""
-    for placer in placers:
-        if placer.number and _link(s, placer) is not None:
+    procedures = receive_referral(ctx, s, cmd, actor, now).procedures
+    conn = s.connection()
+    for placer, procedure in zip(placers, procedures, strict=True):
+        if not placer.number:
+            continue
+        link = {
+            "placer_number": placer.number,
+            "placer_namespace": placer.namespace,
+            "procedure_id": procedure.id,
+            "created_at": now,
+        }
+        if _INSERT_LINK.execute(conn, link).first() is None:  # the number was linked already
             raise DuplicateIdentifier(
                 "the placer order number is in use already",
                 field="placer_order_number",
                 value=placer.number,
             )
-    _, procedures = receive_referral(ctx, s, cmd, actor, now)
-    for placer, procedure in zip(placers, procedures, strict=True):
-        if placer.number:
-            s.add(
-                Hl7OrderLink(
-                    placer_number=placer.number,
-                    placer_namespace=placer.namespace,
-                    procedure_id=procedure.id,
-                    created_at=now,
-                )
-            )
     return procedures
+
+
+def _link_unless_taken(dialect: str) -> ClauseElement:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: no row back means the number is taken,
+    learnt in the statement that links it (no look-up first, issue 4)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(_LINKS).on_conflict_do_nothing(
+        index_elements=[_LINKS.c.placer_namespace, _LINKS.c.placer_number]
+    )
+    return stmt.returning(_LINKS.c.id)
+
+
+_INSERT_LINK = CompiledOnce(
+    _link_unless_taken, ["placer_number", "placer_namespace", "procedure_id", "created_at"]
+)
 
 
 def find(s: Session, ref: OrderRef) -> tuple[Procedure, Referral]:

@@ -6,8 +6,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
@@ -16,12 +28,26 @@ from lysbord.domain.priorities import Priority, compute_deadlines
 from lysbord.domain.tracking import Queue
 from lysbord.domain.workflow import TERMINAL, ProcedureState
 from lysbord.services.context import Context
-from lysbord.services.events import record
+from lysbord.services.events import NewEvent, record, record_many
 from lysbord.services.views import ReferralView, referral_views
-from lysbord.store.models import Appointment, Procedure, Referral, Room, Slot
+from lysbord.store.models import (
+    Appointment,
+    Patient,
+    PatientIdentifier,
+    Procedure,
+    ProcedureCode,
+    Referral,
+    Room,
+    Slot,
+)
 from lysbord.store.queries import patient_by_identifier, procedure_code, site_by_code
 
 MAX_PROCEDURES = 20
+_REFERRALS = cast(Table, Referral.__table__)
+_PROCEDURES = cast(Table, Procedure.__table__)
+_PATIENTS = cast(Table, Patient.__table__)
+_IDENTIFIERS = cast(Table, PatientIdentifier.__table__)
+_CODES = cast(Table, ProcedureCode.__table__)
 QUEUES = frozenset(q.value for q in Queue)
 
 
@@ -54,16 +80,39 @@ def create_referral(ctx: Context, cmd: NewReferral, actor: str) -> ReferralView:
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        referral, _ = receive_referral(ctx, s, cmd, actor, now)
+        intake = receive_referral(ctx, s, cmd, actor, now)
+        referral = s.get_one(Referral, intake.referral_id)
         view = referral_views(s, [referral], now)[0]
         uow.commit()
     return view
 
 
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """A procedure as intake created it: what an order answer (ORR) says of it."""
+
+    id: int
+    code: str
+    modality: str
+    accession: str
+    study_uid: str
+    state: str = ProcedureState.REQUESTED.value
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    referral_id: int
+    patient_id: int
+    procedures: list[Requested]
+
+
 def receive_referral(
     ctx: Context, s: Session, cmd: NewReferral, actor: str, now: datetime
-) -> tuple[Referral, list[Procedure]]:
-    """Create in the caller's transaction (the HL7 inbox commits it with its message)."""
+) -> Intake:
+    """Create in the caller's transaction (the HL7 inbox commits it with its message).
+
+    Core statements, not the ORM's unit of work: an HL7 order arrives hundreds of
+    times a second and needs only the new ids back (issue 4)."""
     _check_new(cmd)
     received = require_aware(cmd.received_at or now, "received_at")
     if received > now:
@@ -75,40 +124,118 @@ def receive_referral(
         requested_date=cmd.requested_date,
         protocol_days=cmd.protocol_days,
     )
-    patient = patient_by_identifier(s, cmd.cpr.strip().replace("-", "").upper())
-    codes = [procedure_code(s, c, field=f"procedures[{i}]") for i, c in enumerate(cmd.procedures)]
-    site_id = (
-        site_by_code(s, cmd.preferred_site, field="preferred_site").id
-        if cmd.preferred_site
-        else patient.preferred_site_id
-    )
-    referral = Referral(
-        patient_id=patient.id,
-        referring_unit=cmd.referring_unit.strip(),
-        clinical_question=cmd.clinical_question.strip(),
-        priority=cmd.priority.value,
-        received_at=received,
-        due_at=deadlines.due_at,
-        notify_by=deadlines.notify_by,
-        earliest_at=deadlines.earliest_at,
-        preferred_site_id=site_id,
-        placer_order_number=cmd.placer_order_number,
-        created_by=actor,
-    )
-    s.add(referral)
-    s.flush()
-    record(
-        s,
+    patient_id, site_id = _patient_of(s, cmd.cpr.strip().replace("-", "").upper())
+    modalities = _modalities(s, cmd.procedures)
+    if cmd.preferred_site:
+        site_id = site_by_code(s, cmd.preferred_site, field="preferred_site").id
+    referral_id = s.execute(
+        insert(_REFERRALS).returning(_REFERRALS.c.id),
+        {
+            "patient_id": patient_id,
+            "referring_unit": cmd.referring_unit.strip(),
+            "clinical_question": cmd.clinical_question.strip(),
+            "priority": cmd.priority.value,
+            "received_at": received,
+            "due_at": deadlines.due_at,
+            "notify_by": deadlines.notify_by,
+            "earliest_at": deadlines.earliest_at,
+            "preferred_site_id": site_id,
+            "placer_order_number": cmd.placer_order_number,
+            "created_by": actor,
+        },
+    ).scalar_one()
+    procedures = _add_procedures(ctx, s, referral_id, cmd.procedures, modalities, now)
+    received_event = NewEvent(
         "referral.received",
-        actor=actor,
-        at=now,
-        patient_id=patient.id,
-        referral_id=referral.id,
-        priority=cmd.priority.value,
-        due_at=deadlines.due_at.isoformat(),
+        actor,
+        now,
+        patient_id,
+        referral_id,
+        data={"priority": cmd.priority.value, "due_at": deadlines.due_at.isoformat()},
     )
-    procedures = [add_procedure(ctx, s, referral, c.code, actor=actor, at=now) for c in codes]
-    return referral, procedures
+    record_many(
+        s,
+        [received_event, *(_requested(p, patient_id, referral_id, actor, now) for p in procedures)],
+    )
+    return Intake(referral_id, patient_id, procedures)
+
+
+def _patient_of(s: Session, cpr: str) -> tuple[int, int | None]:
+    """The patient's id and preferred site; a merged record's survivor, as the ORM path finds."""
+    p, ident = _PATIENTS.c, _IDENTIFIERS.c
+    stmt = (
+        select(p.id, p.preferred_site_id, p.merged_into_id)
+        .join_from(_PATIENTS, _IDENTIFIERS, ident.patient_id == p.id)
+        .where(ident.value == cpr)
+        .order_by(ident.id)
+        .limit(1)
+    )
+    row = s.execute(stmt).first()
+    if row is not None and row.merged_into_id is None:
+        return row.id, row.preferred_site_id
+    patient = patient_by_identifier(s, cpr)  # raises UnknownPatient, or follows the merges
+    return patient.id, patient.preferred_site_id
+
+
+def _modalities(s: Session, codes: Sequence[str]) -> dict[str, str]:
+    """Each code's modality, in one statement; an unknown code is refused by its position."""
+    c = _CODES.c
+    stmt = select(c.code, c.modality).where(c.code.in_(set(codes)))
+    found: dict[str, str] = dict(s.execute(stmt).tuples().all())
+    for i, code in enumerate(codes):
+        if code not in found:
+            procedure_code(s, code, field=f"procedures[{i}]")  # raises UnknownProcedureCode
+    return found
+
+
+def _add_procedures(
+    ctx: Context,
+    s: Session,
+    referral_id: int,
+    codes: Sequence[str],
+    modalities: dict[str, str],
+    at: datetime,
+) -> list[Requested]:
+    """Requested procedures with region-unique accession numbers and Study Instance UIDs."""
+    uids = [f"{ctx.settings.uid_root}.{uuid.uuid4().int}" for _ in codes]
+    rows = [
+        {
+            "referral_id": referral_id,
+            "code": code,
+            "study_uid": uid,
+            "state": ProcedureState.REQUESTED.value,
+            "updated_at": at,
+        }
+        for code, uid in zip(codes, uids, strict=True)
+    ]
+    stmt = insert(_PROCEDURES).returning(_PROCEDURES.c.id, sort_by_parameter_order=True)
+    ids = s.execute(stmt, rows).scalars().all()
+    # The database id is unique across every node sharing the database.
+    prefix = ctx.settings.accession_prefix
+    procedures = [
+        Requested(pid, code, modalities[code], f"{prefix}{pid:08d}", uid)
+        for pid, code, uid in zip(ids, codes, uids, strict=True)
+    ]
+    s.execute(
+        update(_PROCEDURES).where(_PROCEDURES.c.id == bindparam("pid")),
+        [{"pid": p.id, "accession": p.accession} for p in procedures],
+    )
+    return procedures
+
+
+def _requested(
+    p: Requested, patient_id: int, referral_id: int, actor: str, at: datetime
+) -> NewEvent:
+    return NewEvent(
+        "procedure.requested",
+        actor,
+        at,
+        patient_id,
+        referral_id,
+        p.id,
+        to_state=p.state,
+        data={"code": p.code, "accession": p.accession},
+    )
 
 
 def _check_new(cmd: NewReferral) -> None:
@@ -119,36 +246,6 @@ def _check_new(cmd: NewReferral) -> None:
     for name in ("referring_unit", "clinical_question"):
         if not getattr(cmd, name).strip():
             raise InvalidValue("must not be empty", field=name)
-
-
-def add_procedure(
-    ctx: Context, s: Session, referral: Referral, code: str, *, actor: str, at: datetime
-) -> Procedure:
-    """A requested procedure with its region-unique accession number and Study Instance UID."""
-    procedure = Procedure(
-        referral_id=referral.id,
-        code=code,
-        study_uid=f"{ctx.settings.uid_root}.{uuid.uuid4().int}",
-        state=ProcedureState.REQUESTED.value,
-        updated_at=at,
-    )
-    s.add(procedure)
-    s.flush()
-    # The database id is unique across every node sharing the database.
-    procedure.accession = f"{ctx.settings.accession_prefix}{procedure.id:08d}"
-    record(
-        s,
-        "procedure.requested",
-        actor=actor,
-        at=at,
-        patient_id=referral.patient_id,
-        referral_id=referral.id,
-        procedure_id=procedure.id,
-        to_state=ProcedureState.REQUESTED.value,
-        code=code,
-        accession=procedure.accession,
-    )
-    return procedure
 
 
 def close_if_finished(s: Session, referral: Referral, *, actor: str, at: datetime) -> None:
