@@ -17,6 +17,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 from lysbord.dicom.server import DicomDoor
 from lysbord.domain.calendar import local_datetime
 from lysbord.services import booking, procedures
+from lysbord.services import worklist as worklist_service
 from lysbord.services.context import Context
 from lysbord.services.worklist import TooManyMatches, WorklistQuery, find_items
 from tests.helpers import new_patient, new_referral
@@ -321,3 +322,16 @@ def test_a_query_matching_too_much_is_refused_not_cut_short(
     assert len(find_items(ctx, WorklistQuery(limit=5))) == 5
     with pytest.raises(TooManyMatches, match="more than 4"):
         find_items(ctx, WorklistQuery(limit=4))
+
+
+def test_sqlite_starts_from_the_rooms_slots_not_every_booked_procedure(ctx: Context) -> None:
+    """Without statistics SQLite would walk every booked procedure of the region."""
+    if ctx.db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans the joins from its statistics")
+    query = WorklistQuery(ae_title="AAACT1", date_from=TODAY, date_to=TODAY)
+    stmt = worklist_service._statement(query, "sqlite")
+    with ctx.db.engine.connect() as conn:
+        sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "(room_id=? AND start_at>? AND start_at<?)" in plan, plan
+    assert "ix_procedures_state" not in plan, plan

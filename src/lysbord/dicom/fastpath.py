@@ -76,6 +76,7 @@ class _DulTime:
         except (OSError, ValueError):  # the socket closed under us
             return
         if wake[0] in ready:
+            me._lysbord_woken = False  # type: ignore[attr-defined]  # before draining
             _drain(wake[0])
 
 
@@ -113,6 +114,7 @@ def _wrap_dul_run(original: Any) -> Any:
         reader.setblocking(False)
         writer.setblocking(False)
         self._lysbord_wake = (reader, writer)  # type: ignore[attr-defined]
+        self._lysbord_woken = False  # type: ignore[attr-defined]  # a byte is in the pipe
         try:
             original(self)
         finally:
@@ -127,11 +129,15 @@ def _wrap_send_pdu(original: Any) -> Any:
     def send_pdu(self: DULServiceProvider, primitive: Any) -> None:
         original(self, primitive)
         wake = getattr(self, "_lysbord_wake", None)
-        if wake is not None:
-            try:
-                wake[1].send(b"\0")
-            except (BlockingIOError, OSError):
-                pass  # already signalled, or closing
+        # One byte in the pipe wakes the DUL for every primitive queued before it drains:
+        # a C-FIND answer of 50 matches then costs one wake-up, not 50 thread switches.
+        if wake is None or self._lysbord_woken:  # type: ignore[attr-defined]
+            return
+        self._lysbord_woken = True  # type: ignore[attr-defined]
+        try:
+            wake[1].send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already signalled, or closing
 
     return send_pdu
 

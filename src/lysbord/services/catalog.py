@@ -1,10 +1,12 @@
 """Read-side queries of the archive index: what C-FIND, C-MOVE/C-GET and QIDO-RS ask.
 
-Each call is one SQL statement, whatever the number of rows: the doors pass the WHERE
+Each call is one SQL statement, whatever the number of rows (``Database.read``: on
+PostgreSQL without BEGIN and ROLLBACK around it): the doors pass the WHERE
 clauses (built by ``lysbord.dicom.matching``) and the keywords they want back.
 Counts and ModalitiesInStudy are correlated subqueries on the indexed foreign keys
 (series.study_id, instances.series_id, studies.patient_key), so their cost grows with
-the rows returned, not with the size of the archive.
+the rows returned, not with the size of the archive; instances are counted with
+``count(*)``, which PostgreSQL can answer from the index alone.
 """
 
 from __future__ import annotations
@@ -70,8 +72,7 @@ def find(
     patient attributes come from any one of the patient's studies.
     """
     stmt = _statement(level, where, columns, computed)
-    with ctx.uow(readonly=True) as uow:
-        return [dict(row._mapping) for row in uow.session.execute(stmt)]
+    return [dict(row._mapping) for row in ctx.db.read(stmt)]
 
 
 def instances(ctx: Context, where: Sequence[ColumnElement[bool]]) -> list[StoredInstance]:
@@ -95,8 +96,7 @@ def instances(ctx: Context, where: Sequence[ColumnElement[bool]]) -> list[Stored
         .where(*where)
         .order_by(Study.id, Series.id, Instance.id)
     )
-    with ctx.uow(readonly=True) as uow:
-        rows = uow.session.execute(stmt).all()
+    rows = ctx.db.read(stmt)
     return [StoredInstance(r[0], r[1], r[2], r[3], _correction(*r[4:])) for r in rows]
 
 
@@ -166,7 +166,8 @@ def _patient_series() -> Any:
 def _patient_instances() -> Any:
     other = aliased(Study)
     return (
-        select(func.count(Instance.id))
+        select(func.count())
+        .select_from(Instance)
         .join(Series, Series.id == Instance.series_id)
         .join(other, other.id == Series.study_id)
         .where(other.patient_key == Study.patient_key)
@@ -180,7 +181,8 @@ def _study_series() -> Any:
 
 def _study_instances() -> Any:
     return (
-        select(func.count(Instance.id))
+        select(func.count())
+        .select_from(Instance)
         .join(Series, Series.id == Instance.series_id)
         .where(Series.study_id == Study.id)
         .scalar_subquery()
@@ -198,7 +200,8 @@ def _study_modalities() -> Any:
 
 def _series_instances() -> Any:
     return (
-        select(func.count(Instance.id))
+        select(func.count())
+        .select_from(Instance)
         .where(Instance.series_id == Series.id)
         .correlate(Series)
         .scalar_subquery()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Executable, Row
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -20,6 +22,19 @@ class Database:
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self._reader if readonly else self._writer)
+
+    def read(self, stmt: Executable) -> Sequence[Row[Any]]:
+        """The rows of one SELECT, without a unit of work: for the doors' hot queries.
+
+        One statement sees one snapshot by itself, so PostgreSQL runs it in autocommit:
+        no BEGIN and ROLLBACK round trips around it (half the trips of a C-FIND).
+        """
+        autocommit = self.engine.dialect.name == "postgresql"
+        options: dict[str, Any] = (
+            {"isolation_level": "AUTOCOMMIT"} if autocommit else {"lysbord_readonly": True}
+        )
+        with self.engine.connect().execution_options(**options) as conn:
+            return conn.execute(stmt).all()
 
     def dispose(self) -> None:
         self.engine.dispose()
