@@ -97,7 +97,7 @@ class Reader:
             if after not in (b"--", CRLF) and after[:1] not in (b" ", b"\t"):
                 self._scanned = end + 1  # "--boundaryX" is content, not a delimiter
                 continue
-            found.append(self._part(bytes(self._buffer[:end])))
+            found.append(self._part(end))
             del self._buffer[: end + len(self._delimiter)]
             self._scanned = 0
             self._after_delimiter()
@@ -139,16 +139,21 @@ class Reader:
             raise MultipartError("a boundary line is not followed by CRLF")
         del self._buffer[: eol + 2]
 
-    def _part(self, raw: bytes) -> Part:
-        if len(raw) > self.max_part:
+    def _part(self, end: int) -> Part:
+        """The part in the buffer before ``end``; its body is copied once, straight out."""
+        if end > self.max_part:
             raise MultipartError(f"part {self.parts_read + 1} is larger than {self.max_part} bytes")
         self.parts_read += 1
-        head, sep, body = raw.partition(CRLF + CRLF)
-        if not sep:
-            if raw.startswith(CRLF):  # no headers at all
-                return Part({}, raw[2:], self.parts_read)
+        blank = self._buffer.find(CRLF + CRLF, 0, end)
+        if blank >= 0:
+            headers, start = _headers(bytes(self._buffer[:blank]), self.parts_read), blank + 4
+        elif self._buffer.startswith(CRLF, 0, end):  # no headers at all
+            headers, start = {}, 2
+        else:
             raise MultipartError(f"part {self.parts_read} has no blank line after its headers")
-        return Part(_headers(head, self.parts_read), body, self.parts_read)
+        with memoryview(self._buffer) as view:
+            body = bytes(view[start:end])
+        return Part(headers, body, self.parts_read)
 
 
 def _headers(head: bytes, number: int) -> dict[str, str]:

@@ -1,4 +1,7 @@
-"""One STOW-RS part stored the C-STORE way, with the outcome for the response.
+"""One STOW-RS part stored the C-STORE way, in two steps, with the outcome for the response.
+
+``make_durable`` checks the part and writes its blob (fsynced, renamed); ``index`` then
+indexes a batch of durable parts in one transaction (``groupcommit`` gathers them).
 
 Failure reasons are the C-STORE statuses (PS3.4 B.2.3) the DICOM door answers for
 the same fault, so a sender sees one meaning whichever door it used: 0xA700 storage
@@ -22,9 +25,9 @@ from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.dicomweb.media import parse_media_type
 from lysbord.dicomweb.multipart import Part
 from lysbord.dicomweb.part10 import NotPart10, split
-from lysbord.services.archive import InstanceIds, Received, store_instance
+from lysbord.services.archive import InstanceIds, Received, StoreOutcome, index_instances
 from lysbord.services.context import Context
-from lysbord.store.blobs import BlobStore
+from lysbord.store.blobs import BlobStore, Stored
 
 log = logging.getLogger(__name__)
 REQUIRED = ("SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
@@ -73,27 +76,52 @@ def ids_for(state: Any) -> InstanceIds:
     return ids
 
 
-def store_part(
-    ctx: Context, blobs: BlobStore, ids: InstanceIds, part: Part, study: str | None
-) -> Result:
-    """Check one part and store it; never raises for what the sender got wrong."""
+@dataclass(frozen=True, slots=True)
+class Durable:
+    """A checked part whose bytes are durable (fsynced, renamed), waiting to be indexed."""
+
+    received: Received
+    blob: Stored
+    part: int
+    uids: dict[str, str]
+
+
+def make_durable(blobs: BlobStore, part: Part, study: str | None) -> Durable | Result:
+    """Check one part and write its blob; a failure Result for what the sender got wrong."""
     uids: dict[str, str] = {}
-    number = part.number
     try:
         received, dataset = _received(part, study, uids)
         meta = file_meta(
             received.sop_class_uid, received.sop_instance_uid, received.transfer_syntax
         )
-        done = store_instance(ctx, blobs, received, [meta, dataset], ids)
+        blob = blobs.put([meta, dataset])
     except Refused as exc:
-        return failure(exc.code, exc.reason, part=number, **uids)
+        return failure(exc.code, exc.reason, part=part.number, **uids)
+    except OSError as exc:
+        log.exception("STOW-RS cannot store part %d", part.number)
+        return failure(0xA700, f"storage failed: {type(exc).__name__}", part=part.number, **uids)
+    return Durable(received, blob, part.number, uids)
+
+
+def index(ctx: Context, ids: InstanceIds, batch: list[Durable]) -> list[Result]:
+    """Index durable parts in one transaction; if it fails, each alone, so that a part
+    the database refuses fails by itself."""
+    try:
+        done = index_instances(ctx, [(d.received, d.blob) for d in batch], ids)
     except (OSError, SQLAlchemyError) as exc:
-        log.exception("STOW-RS cannot store part %d", number)
-        return failure(0xA700, f"storage failed: {type(exc).__name__}", part=number, **uids)
+        if len(batch) > 1:
+            return [result for d in batch for result in index(ctx, ids, [d])]
+        log.exception("STOW-RS cannot index part %d", batch[0].part)
+        reason = f"storage failed: {type(exc).__name__}"
+        return [failure(0xA700, reason, part=batch[0].part, **batch[0].uids)]
+    return [_indexed(d, o) for d, o in zip(batch, done, strict=True)]
+
+
+def _indexed(d: Durable, done: StoreOutcome) -> Result:
     if done.status == "conflict":
         reason = f"SOP Instance UID stored with other content; kept as conflict {done.conflict_id}"
-        return failure(0xC001, reason, part=number, **uids)
-    return outcome(True, 0, "", part=number, **uids)
+        return failure(0xC001, reason, part=d.part, **d.uids)
+    return outcome(True, 0, "", part=d.part, **d.uids)
 
 
 def _received(part: Part, study: str | None, uids: dict[str, str]) -> tuple[Received, bytes]:

@@ -1,13 +1,14 @@
 """STOW-RS (PS3.18 10.5): store instances sent as multipart/related application/dicom.
 
 Each part goes the C-STORE way: its UIDs checked, its bytes made durable, indexed and
-reconciled by ``services.archive.store_instance``; the same bytes twice are stored
+reconciled by ``services.archive.index_instances``; the same bytes twice are stored
 once, other bytes under a stored SOP Instance UID are kept as a conflict. Parts are
-stored as they arrive, a few at a time (``dicomweb.stow_parallel``). The answer
-(PS3.18 Annex I) lists each part in ReferencedSOPSequence or FailedSOPSequence with a
-FailureReason, and a Warning header says why in words: 200 all stored, 202 some, 409
-none; 400 when the body cannot be read as multipart at all (nothing stored), 415 for
-another media type.
+written as they arrive, a few at a time (``dicomweb.stow_parallel``), and indexed by
+group commit (``groupcommit``): a part is listed as stored only once its blob is
+durable and its index row committed. The answer (PS3.18 Annex I) lists each part in
+ReferencedSOPSequence or FailedSOPSequence with a FailureReason, and a Warning header
+says why in words: 200 all stored, 202 some, 409 none; 400 when the body cannot be
+read as multipart at all (nothing stored), 415 for another media type.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from lysbord.api.deps import ContextDep
 from lysbord.dicomweb.errors import DicomWebError, bad_request, not_acceptable, warning_header
+from lysbord.dicomweb.groupcommit import group_commit_for
 from lysbord.dicomweb.media import accepts, parse_accept, parse_media_type
 from lysbord.dicomweb.multipart import MultipartError, Part, Reader
 from lysbord.dicomweb.qido import JSON_TYPES
 from lysbord.dicomweb.resources import BlobsDep, check_uid, service_url
-from lysbord.dicomweb.storing import Result, failure, ids_for, store_part
+from lysbord.dicomweb.storing import Result, failure, ids_for, make_durable
 from lysbord.services.context import Context
 from lysbord.store.blobs import BlobStore
 
@@ -50,22 +52,24 @@ async def store_study_instances(
 
 
 async def store(request: Request, ctx: Context, blobs: BlobStore, study: str | None) -> Response:
-    """Store each part as it arrives, up to ``stow_parallel`` at a time (their fsyncs and
-    commits overlap); answer once every part is stored or refused."""
+    """Write each part's blob as it arrives, up to ``stow_parallel`` at a time (their fsyncs
+    overlap), index the durable ones by group commit; answer once every part is stored or
+    refused."""
     accept = request.headers.get("accept", "")
     if accepts(parse_accept(accept), *JSON_TYPES) is None:
         raise not_acceptable(accept, " or ".join(JSON_TYPES))
     settings = ctx.settings.dicomweb
     reader = Reader(_boundary(request), settings.stow_max_instance_mb << 20)
-    ids = ids_for(request.app.state)
+    commits = group_commit_for(request.app.state, ctx, ids_for(request.app.state))
     slots = asyncio.Semaphore(settings.stow_parallel)
     pending: list[asyncio.Task[Result]] = []
 
     async def one(part: Part) -> Result:
         try:
-            return await run_in_threadpool(store_part, ctx, blobs, ids, part, study)
+            ready = await run_in_threadpool(make_durable, blobs, part, study)
         finally:
-            slots.release()
+            slots.release()  # the part's bytes are on disk (or refused): take the next
+        return ready if isinstance(ready, Result) else await commits.submit(ready)
 
     broken: MultipartError | None = None
     try:

@@ -6,7 +6,7 @@ is kept as a conflict for a person to look at, never overwriting what was stored
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from lysbord.services.context import Context
 from lysbord.services.reconcile import reconcile_study
 from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
-from lysbord.store.blobs import BlobStore
+from lysbord.store.blobs import BlobStore, Stored
 from lysbord.store.db import CompiledOnce
 
 
@@ -65,32 +65,54 @@ def store_instance(
 
     The common case (a new instance of a known series) is one INSERT and a COMMIT.
     """
-    blob = blobs.put(parts)
+    return index_instances(ctx, [(item, blobs.put(parts))], ids)[0]
+
+
+def index_instances(
+    ctx: Context, items: Sequence[tuple[Received, Stored]], ids: InstanceIds | None = None
+) -> list[StoreOutcome]:
+    """Index instances whose blobs are already durable, all in one transaction.
+
+    One COMMIT for many (a group commit): STOW-RS indexes the parts that became durable
+    while the previous commit ran. If anything fails, nothing of the batch is indexed.
+    """
     now = ctx.now()
     ids = ids or InstanceIds()
-    h = item.header
+    made = InstanceIds()  # rows of this transaction: remembered only once committed
     with ctx.uow() as uow:
-        s = uow.session
-        study_id, new_study = _study_id(s, item, now, ids)
-        series_id = ids.series.get(h["SeriesInstanceUID"]) or _ensure_series(s, h, study_id)
-        instance_id = _insert_instance(s, item, series_id, blob.key, blob.size, now)
-        if instance_id is None:
-            outcome = _repeat(s, item, blob.key, blob.size, now)
-        else:
-            if new_study:
-                reconcile_study(ctx, s, s.get_one(Study, study_id), actor="system", at=now)
-            outcome = StoreOutcome(
-                "stored", instance_id, study_uid=h["StudyInstanceUID"], new_study=new_study
-            )
+        outcomes = [_index(ctx, uow.session, item, blob, now, ids, made) for item, blob in items]
         uow.commit()
-    ids.studies[h["StudyInstanceUID"]] = study_id  # remembered only once committed
-    ids.series[h["SeriesInstanceUID"]] = series_id
-    return outcome
+    ids.studies.update(made.studies)
+    ids.series.update(made.series)
+    return outcomes
 
 
-def _study_id(s: Session, item: Received, now: datetime, ids: InstanceIds) -> tuple[int, bool]:
-    known = ids.studies.get(item.header["StudyInstanceUID"])
-    return (known, False) if known is not None else _ensure_study(s, item, now)
+def _index(
+    ctx: Context,
+    s: Session,
+    item: Received,
+    blob: Stored,
+    now: datetime,
+    ids: InstanceIds,
+    made: InstanceIds,
+) -> StoreOutcome:
+    """One instance's rows in the open transaction; ``made``: the ids it found or made."""
+    h = item.header
+    study_uid, series_uid = h["StudyInstanceUID"], h["SeriesInstanceUID"]
+    study_id = ids.studies.get(study_uid) or made.studies.get(study_uid)
+    new_study = False
+    if study_id is None:
+        study_id, new_study = _ensure_study(s, item, now)
+    series_id = (
+        ids.series.get(series_uid) or made.series.get(series_uid) or _ensure_series(s, h, study_id)
+    )
+    made.studies[study_uid], made.series[series_uid] = study_id, series_id
+    instance_id = _insert_instance(s, item, series_id, blob.key, blob.size, now)
+    if instance_id is None:
+        return _repeat(s, item, blob.key, blob.size, now)
+    if new_study:
+        reconcile_study(ctx, s, s.get_one(Study, study_id), actor="system", at=now)
+    return StoreOutcome("stored", instance_id, study_uid=study_uid, new_study=new_study)
 
 
 def _insert_instance(
