@@ -158,6 +158,7 @@ def board(ctx: Context) -> Board:
     by_site: dict[str, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
     with ctx.uow(readonly=True) as uow:
+        tracker_sql.prefer_index_lookups(uow.session)
         for site, stage, n, overdue, after, untold in uow.session.execute(_counts(), params):
             queue = _queue_key(tracker_sql.queue_of(stage))
             by_queue[queue] += n

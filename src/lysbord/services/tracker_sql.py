@@ -27,7 +27,9 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    text,
 )
+from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import local_date, start_of_local_day
 from lysbord.domain.tracking import ProcedureSnapshot, Queue, flags, procedure_queue
@@ -44,6 +46,14 @@ _SAMPLE_OTHER_DAY = _SAMPLE_NOW + timedelta(days=2)
 _NOW = bindparam("now", type_=Referral.due_at.type)
 _TODAY_STARTS = bindparam("today_starts", type_=Slot.start_at.type)
 _TODAY_ENDS = bindparam("today_ends", type_=Slot.start_at.type)
+
+
+def prefer_index_lookups(s: Session) -> None:
+    """For this transaction on PostgreSQL: placing reads the few booked slots among a
+    year's half million by primary key, but the default random_page_cost (4, a spinning
+    disk's) has the planner scan them all: 150 ms against 50 ms on the demo region."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SET LOCAL random_page_cost = 1.1"))
 
 
 def bind(now: datetime) -> dict[str, datetime]:

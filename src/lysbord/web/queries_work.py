@@ -16,7 +16,7 @@ from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.services.context import Context
 from lysbord.services.tracker import UNASSIGNED
-from lysbord.services.tracker_sql import bind, placed, stage_of
+from lysbord.services.tracker_sql import bind, placed, prefer_index_lookups, stage_of
 from lysbord.services.views import ReferralView, display_name, primary_identifiers, referral_views
 from lysbord.store.models import Patient, Procedure, ProcedureCode, Referral, Site
 
@@ -96,6 +96,7 @@ def drill_down(
     ordered = chosen.order_by(places.c.due_at, places.c.referral_id)
     with ctx.uow(readonly=True) as uow:
         s = uow.session
+        prefer_index_lookups(s)
         params = bind(now)
         rows = s.execute(ordered.limit(PAGE_SIZE).offset(offset), params).all()
         ids = [r.referral_id for r in rows]
