@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +24,15 @@ from lysbord.store.blobs import BlobStore, Stored
 from tests.dicomweb.helpers import body, ct, part10, post
 from tests.dicomweb.test_stow import count
 from tests.helpers import random_cpr
+
+T = TypeVar("T")
+
+
+def run_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run`` on a thread of its own: the Playwright fixtures of the browser
+    tests keep an event loop running on this process's main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 def durable(n: int) -> Durable:
@@ -49,7 +60,7 @@ def test_parts_that_wait_during_a_commit_share_the_next_one() -> None:
         release.set()
         return await asyncio.gather(first, *rest)
 
-    results = asyncio.run(run())
+    results = run_loop(run)
     assert batches == [[1], [2, 3, 4]]
     assert [r.part for r in results] == [1, 2, 3, 4]  # each part gets its own answer
 
@@ -63,7 +74,7 @@ def test_a_bug_in_indexing_reaches_every_waiting_part() -> None:
         tasks = [commits.submit(durable(n)) for n in (1, 2)]
         return await asyncio.gather(*tasks, return_exceptions=True)
 
-    assert [str(r) for r in asyncio.run(run())] == ["bug", "bug"]
+    assert [str(r) for r in run_loop(run)] == ["bug", "bug"]
 
 
 def test_a_part_the_database_refuses_fails_alone(
