@@ -121,10 +121,7 @@ def deactivate(
     username: str, data_dir: DataDir = None, database_url: DbUrl = None, config: ConfigFile = None
 ) -> None:
     """Close an account: it can no longer sign in, its sessions end, its tokens stop working."""
-    _with_context(
-        config, data_dir, database_url, lambda ctx: set_active(ctx, username, False, ACTOR)
-    )
-    console.print(f"{username} deactivated.")
+    _switch(username, False, data_dir, database_url, config)
 
 
 @app.command("activate")
@@ -132,10 +129,20 @@ def activate(
     username: str, data_dir: DataDir = None, database_url: DbUrl = None, config: ConfigFile = None
 ) -> None:
     """Reopen a closed account (its old sessions stay ended)."""
+    _switch(username, True, data_dir, database_url, config)
+
+
+def _switch(
+    username: str,
+    active: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+    config: Path | None,
+) -> None:
     _with_context(
-        config, data_dir, database_url, lambda ctx: set_active(ctx, username, True, ACTOR)
+        config, data_dir, database_url, lambda ctx: set_active(ctx, username, active, ACTOR)
     )
-    console.print(f"{username} activated.")
+    console.print(f"{username} {'activated' if active else 'deactivated'}.")
 
 
 @app.command("tokens")

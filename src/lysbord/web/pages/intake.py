@@ -11,12 +11,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
-from lysbord.domain.errors import InvalidValue, LysbordError
+from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
 from lysbord.services import referrals
 from lysbord.services.region import list_procedure_codes, list_sites
 from lysbord.web.auth import CsrfForm, require
-from lysbord.web.pages.shared import BOOKERS, CtxDep, field_errors, optional_day, redirect, tr
+from lysbord.web.pages.shared import (
+    BOOKERS,
+    CtxDep,
+    field_errors,
+    optional_day,
+    parse_priority,
+    redirect,
+    tr,
+)
 from lysbord.web.templating import render
 
 router = APIRouter()
@@ -82,7 +90,7 @@ def create(
             cpr=cpr,
             referring_unit=referring_unit,
             clinical_question=clinical_question,
-            priority=_priority(priority),
+            priority=parse_priority(priority, TYPED_PRIORITIES),
             procedures=procedures or [],
             requested_date=optional_day(requested_date, "requested_date"),
             preferred_site=preferred_site or None,
@@ -93,13 +101,3 @@ def create(
         errors = {k.split("[")[0]: v for k, v in field_errors(request, exc, "cpr").items()}
         return _form(request, ctx, typed, errors, 422)
     return redirect(f"/booking/{view.procedures[0].accession}", "intake.received")
-
-
-def _priority(text: str) -> Priority:
-    try:
-        priority = Priority(text)
-    except ValueError:
-        priority = Priority.SCREENING
-    if priority not in TYPED_PRIORITIES:
-        raise InvalidValue("not a priority for a typed referral", field="priority", value=text)
-    return priority

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
-from lysbord.domain.errors import InvalidValue, LysbordError
+from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
 from lysbord.services import referrals, triage
 from lysbord.services.region import list_sites
@@ -24,6 +24,7 @@ from lysbord.web.pages.shared import (
     field_errors,
     missing,
     optional_day,
+    parse_priority,
     redirect,
     tr,
 )
@@ -109,16 +110,9 @@ def triage_save(
     typed = {"priority": priority, "reason": reason, "requested_date": requested_date}
     try:
         day = optional_day(requested_date, "requested_date")
-        cmd = triage.Triage(_priority(priority), reason, day)
+        cmd = triage.Triage(parse_priority(priority), reason, day)
         triage.triage(ctx, referral_id, cmd, user.username)
     except LysbordError as exc:
         errors = field_errors(request, exc, "priority")
         return _form(request, ctx, referral_id, typed, errors, status_code=422)
     return redirect("/referrals", "referrals.triaged")
-
-
-def _priority(text: str) -> Priority:
-    try:
-        return Priority(text)
-    except ValueError:
-        raise InvalidValue("not a priority", field="priority", value=text) from None

@@ -17,6 +17,7 @@ from lysbord.api.deps import get_context
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import InvalidValue, LysbordError
+from lysbord.domain.priorities import Priority
 from lysbord.services.context import Context
 from lysbord.web import i18n
 from lysbord.web.templating import flash, lang_of, render
@@ -70,6 +71,17 @@ def optional_day(text: str | None, field: str) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidValue("not a date (YYYY-MM-DD)", field=field, value=text) from None
+
+
+def parse_priority(text: str, offered: tuple[Priority, ...] = tuple(Priority)) -> Priority:
+    """A form's priority, one of those the form offers."""
+    try:
+        priority = Priority(text)
+    except ValueError:
+        raise InvalidValue("not a priority", field="priority", value=text) from None
+    if priority not in offered:
+        raise InvalidValue("not a priority this form offers", field="priority", value=text)
+    return priority
 
 
 def parse_day(text: str | None, today: date, field: str = "day") -> date:
