@@ -188,6 +188,15 @@ def test_blocked_room_and_blocked_site_are_not_offered(ctx):
     assert us[0].start_at == TOMORROW and us[0].site_code == "BBB"
 
 
+def test_a_blocked_room_leaves_the_other_rooms_offered(ctx):
+    region.block(
+        ctx, site="AAA", room="CT1", start_at=T0, end_at=TOMORROW, reason="service", actor="t"
+    )
+    found = offers(ctx, accession(ctx), limit=10)
+    assert found and all(o.site_code == "BBB" for o in found if o.start_at < TOMORROW)
+    assert found[0].start_at == T0 and found[0].site_code == "BBB"
+
+
 def test_naive_block_window_is_refused_as_a_domain_error(ctx):
     with pytest.raises(InvalidValue) as err:
         region.block(

@@ -7,12 +7,12 @@ race surfaces as IntegrityError and is answered as SlotTaken.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
 from lysbord.domain.errors import (
@@ -33,7 +33,6 @@ from lysbord.store.slot_queries import (
     Need,
     SlotFacts,
     SlotWindow,
-    fitting_rooms,
     free_slots,
     procedure_need,
     procedure_to_book,
@@ -82,11 +81,11 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
     now = ctx.now()
     start_from = require_aware(q.start_from, "start_from") if q.start_from else None
     start_before = require_aware(q.start_before, "start_before") if q.start_before else None
-    with ctx.uow(readonly=True) as uow:
+    with ctx.db.search() as uow:  # book() checks the offer again
         s = uow.session
         need = procedure_need(s, q.accession)
         site_ids = [site_by_code(s, c, field="site").id for c in q.sites] if q.sites else None
-        rooms = fitting_rooms(s, MODALITY_FAMILIES.get(need.modality, (need.modality,)), site_ids)
+        modalities = MODALITY_FAMILIES.get(need.modality, (need.modality,))
         # A slot starting at the very deadline is still within it (tracking.flags agrees).
         window = SlotWindow(
             min_minutes=need.duration_minutes,
@@ -95,7 +94,7 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
             due_at=need.due_at,
             preferred_site_id=need.preferred_site_id,
         )
-        found = free_slots(s, rooms, window, q.limit)
+        found = free_slots(s, modalities, site_ids, window, q.limit)
     return [
         SlotOffer(
             f.id,
@@ -136,21 +135,22 @@ def book(ctx: Context, accession: str, slot_id: int, actor: str) -> AppointmentV
         appointment = Appointment(
             procedure_id=procedure.id, slot_id=slot.id, active=True, booked_at=now, booked_by=actor
         )
-        _insert(s, appointment, slot_id)
-        move(
-            s,
-            procedure,
-            referral,
-            ProcedureState.BOOKED,
-            actor=actor,
-            at=now,
-            kind="procedure.rebooked" if previous else "procedure.booked",
-            slot_id=slot.id,
-            start_at=slot.start_at.isoformat(),
-            room=slot.room_code,
-            previous_slot_id=previous.slot_id if previous else None,
-        )
-        _commit(s, slot_id)
+        s.add(appointment)
+        with _lost_race(slot_id):  # at the outbox's flush, if it needs one, else at commit
+            move(
+                s,
+                procedure,
+                referral,
+                ProcedureState.BOOKED,
+                actor=actor,
+                at=now,
+                kind="procedure.rebooked" if previous else "procedure.booked",
+                slot_id=slot.id,
+                start_at=slot.start_at.isoformat(),
+                room=slot.room_code,
+                previous_slot_id=previous.slot_id if previous else None,
+            )
+            s.commit()
     return AppointmentView(
         appointment.id,
         slot.id,
@@ -188,21 +188,12 @@ def _check_bookable(slot: SlotFacts, need: Need, now: datetime) -> None:
         raise SlotTaken("the slot is already booked", field="slot_id", value=slot.id)
 
 
-def _insert(s: Session, appointment: Appointment, slot_id: int) -> None:
-    """Insert now, so that the outbox's reads see it and a lost race surfaces here; no
-    savepoint: a refused booking rolls the whole transaction back anyway."""
-    s.add(appointment)
-    _settle(s.flush, slot_id)
-
-
-def _commit(s: Session, slot_id: int) -> None:
-    _settle(s.commit, slot_id)
-
-
-def _settle(write: Callable[[], None], slot_id: int) -> None:
-    """The unique index on active appointments settles a lost race: answer it as SlotTaken."""
+@contextmanager
+def _lost_race(slot_id: int) -> Iterator[None]:
+    """The unique index on active appointments settles a lost race: answer it as SlotTaken.
+    No savepoint: a refused booking rolls the whole transaction back anyway."""
     try:
-        write()
+        yield
     except IntegrityError:
         raise SlotTaken(
             "the slot was booked by someone else just now", field="slot_id", value=slot_id

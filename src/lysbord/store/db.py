@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import select
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Dialect, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Dialect, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.elements import ClauseElement
@@ -21,7 +22,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, parsed.database, **kwargs)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _check_alive)
+    return engine
+
+
+def _check_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pre-ping without the round trip (pool_pre_ping's costs one per transaction).
+
+    A pooled PostgreSQL connection is idle, so the server has nothing to say on it
+    unless it is going away: a restart or pg_terminate_backend sends its FATAL notice
+    and closes the socket. Anything to read (or a connection psycopg knows is broken)
+    retires the whole pool, as pool_pre_ping does, and the checkout takes a fresh one.
+    """
+    if dbapi_connection.broken or _readable(dbapi_connection.fileno()):
+        raise exc.InvalidatePoolError("the server closed the connection")
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:

@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     any_,
     bindparam,
@@ -89,15 +91,19 @@ def procedure_need(session: Session, accession: str) -> Need:
     return Need(*row)
 
 
+# Built once: SQLAlchemy memoizes an ORM statement's cache key on the object, and making
+# it afresh for each booking cost more than its compiled-cache lookup saved.
+_TO_BOOK_STMT = (
+    select(Procedure, Referral, *_NEED)
+    .join(Referral, Referral.id == Procedure.referral_id)
+    .where(_BY_ACCESSION)
+    .with_for_update(of=Procedure)
+)
+
+
 def procedure_to_book(session: Session, accession: str) -> tuple[Procedure, Referral, Need]:
     """The procedure (locked for its transition), its referral and its need, in one query."""
-    stmt = (
-        select(Procedure, Referral, *_NEED)
-        .join(Referral, Referral.id == Procedure.referral_id)
-        .where(_BY_ACCESSION)
-        .with_for_update(of=Procedure)
-    )
-    row = session.execute(stmt, {"accession": accession}).first()
+    row = session.execute(_TO_BOOK_STMT, {"accession": accession}).first()
     if row is None:
         raise _unknown_accession(accession)
     procedure, referral, *need = row
@@ -217,14 +223,39 @@ def fitting_rooms(
     session: Session, modalities: tuple[str, ...], site_ids: list[int] | None
 ) -> dict[int, RoomInfo]:
     """Open rooms of these modalities (at these sites), by room id: a slot search's scope."""
-    stmt = (
-        select(Room.id, Room.site_id, Room.code, Room.name, Room.modality, Site.code, Site.name)
-        .join(Site, Site.id == Room.site_id)
-        .where(Room.modality.in_(modalities), Room.active.is_(True))
-    )
-    if site_ids is not None:
-        stmt = stmt.where(Room.site_id.in_(site_ids))
-    return {row[0]: RoomInfo(*row) for row in session.execute(stmt)}
+    values = _scope(modalities, site_ids)
+    return {row[0]: RoomInfo(*row) for row in _ROOMS_STMT.execute(session.connection(), values)}
+
+
+def _scope(modalities: tuple[str, ...], site_ids: list[int] | None) -> dict[str, Any]:
+    return {
+        "modalities": list(modalities),
+        "site_ids": site_ids or [],
+        "any_site": site_ids is None,
+    }
+
+
+_ROOM_INFO = (Room.id, Room.site_id, Room.code, Room.name, Room.modality, Site.code, Site.name)
+
+
+def _fitting(dialect: str) -> ColumnElement[bool]:
+    """Open rooms of ``modalities``, at ``site_ids`` unless ``any_site``: one statement text
+    for any number of either (PostgreSQL prepares it once)."""
+    if dialect == "postgresql":
+        modalities = Room.modality == any_(bindparam("modalities", type_=ARRAY(String)))
+        sites = Room.site_id == any_(bindparam("site_ids", type_=ARRAY(BigInteger)))
+    else:
+        modalities = Room.modality.in_(bindparam("modalities", expanding=True))
+        sites = Room.site_id.in_(bindparam("site_ids", expanding=True))
+    return and_(Room.active.is_(True), modalities, or_(bindparam("any_site", type_=Boolean), sites))
+
+
+_ROOMS_STMT = CompiledOnce(
+    lambda dialect: (
+        select(*_ROOM_INFO).join(Site, Site.id == Room.site_id).where(_fitting(dialect))
+    ),
+    [],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,17 +272,21 @@ class SlotWindow:
 
 
 def free_slots(
-    session: Session, rooms: dict[int, RoomInfo], w: SlotWindow, limit: int
+    session: Session,
+    modalities: tuple[str, ...],
+    site_ids: list[int] | None,
+    w: SlotWindow,
+    limit: int,
 ) -> list[FreeSlot]:
-    """The first ``limit`` bookable slots in ``rooms``: long enough, not taken, not blocked.
+    """The first ``limit`` bookable slots in the open rooms of ``modalities`` (at
+    ``site_ids``): long enough, not taken, not blocked.
 
     One index-ordered scan per room (its (room_id, start_at) index, stopping after
     ``limit`` free slots), merged and ranked in one statement: the cost follows the rooms
     that fit, and a fully booked stretch of one room does not slow the others down. Each
-    room's first ``limit`` free slots hold every slot of it the ranking can pick.
+    room's first ``limit`` free slots hold every slot of it the ranking can pick. On
+    PostgreSQL that one statement also picks the rooms (one round trip for the search).
     """
-    if not rooms:
-        return []
     values: dict[str, Any] = {
         "start_from": w.start_from,
         "start_before": w.start_before,
@@ -259,18 +294,26 @@ def free_slots(
         "due_at": w.due_at,
         "preferred_site_id": w.preferred_site_id,
         "limit": limit,
-        "room_ids": list(rooms),
     }
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        rows = _FREE_SLOTS_LATERAL.execute(conn, values)
-    else:
-        for i, room in enumerate(rooms.values()):
-            values[f"room_{i}"], values[f"site_{i}"] = room.id, room.site_id
-        rows = _free_slots_union(len(rooms)).execute(conn, values)
+        values |= _scope(modalities, site_ids)
+        return [
+            FreeSlot(slot_id, start_at, end_at, minutes, RoomInfo(*room))
+            for slot_id, start_at, end_at, minutes, *room in _FREE_SLOTS_LATERAL.execute(
+                conn, values
+            )
+        ]
+    rooms = fitting_rooms(session, modalities, site_ids)
+    if not rooms:
+        return []
+    for i, room in enumerate(rooms.values()):
+        values[f"room_{i}"], values[f"site_{i}"] = room.id, room.site_id
     return [
         FreeSlot(slot_id, start_at, end_at, minutes, rooms[room_id])
-        for slot_id, start_at, end_at, minutes, room_id in rows
+        for slot_id, start_at, end_at, minutes, room_id in _free_slots_union(len(rooms)).execute(
+            conn, values
+        )
     ]
 
 
@@ -287,7 +330,11 @@ def _scan(room_id: Any, site_id: Any) -> Select[tuple[int, datetime, datetime, i
             Slot.start_at < bindparam("start_before"),
             Slot.minutes >= bindparam("min_minutes"),
             ~_TAKEN,
-            ~exists().where(_blocks_overlap(room_id, site_id, Slot.start_at, Slot.end_at)),
+            # Correlated to the room outside too: in the LATERAL scan, an uncorrelated
+            # rooms would make a block on any room hide every room's slots at that time.
+            ~exists()
+            .where(_blocks_overlap(room_id, site_id, Slot.start_at, Slot.end_at))
+            .correlate_except(Block),
         )
         .order_by(Slot.start_at)
         .limit(_LIMIT)
@@ -300,14 +347,15 @@ def _ranked(start_at: Any, site_id: Any) -> tuple[ColumnElement[int], Any]:
     return case((and_(within, preferred), 0), (within, 1), else_=2), start_at
 
 
-def _lateral_select(_dialect: str) -> Select[tuple[int, datetime, datetime, int, int]]:
-    """PostgreSQL: one text for any number of rooms, so the server prepares it once."""
+def _lateral_select(dialect: str) -> Select[Any]:
+    """PostgreSQL: the fitting rooms and each one's scan, one text for any number of rooms."""
     scan = _scan(Room.id, Room.site_id).lateral("scan")
     return (
-        select(scan.c.id, scan.c.start_at, scan.c.end_at, scan.c.minutes, scan.c.room_id)
+        select(scan.c.id, scan.c.start_at, scan.c.end_at, scan.c.minutes, *_ROOM_INFO)
         .select_from(Room)
+        .join(Site, Site.id == Room.site_id)
         .join(scan, true())
-        .where(Room.id == any_(bindparam("room_ids", type_=ARRAY(BigInteger))))
+        .where(_fitting(dialect))
         .order_by(*_ranked(scan.c.start_at, Room.site_id), scan.c.room_id)
         .limit(_LIMIT)
     )

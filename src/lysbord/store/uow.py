@@ -19,9 +19,20 @@ class Database:
         self._reader = sessionmaker(
             engine.execution_options(lysbord_readonly=True), expire_on_commit=False
         )
+        self._searcher = (
+            sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+            if engine.dialect.name == "postgresql"
+            else self._reader
+        )
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self._reader if readonly else self._writer)
+
+    def search(self) -> UnitOfWork:
+        """A read-only unit of work whose statements need not share one snapshot (a search
+        whose answers are checked again when acted on): PostgreSQL runs each in autocommit,
+        without the BEGIN and ROLLBACK round trips."""
+        return UnitOfWork(self._searcher)
 
     def read(self, stmt: Executable) -> Sequence[Row[Any]]:
         """The rows of one SELECT, without a unit of work: for the doors' hot queries.
