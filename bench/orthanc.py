@@ -55,6 +55,7 @@ class Peer:
     count_instances: Callable[[], int]
     folder: Path
     host: str = "127.0.0.1"
+    pid: int = 0  # leads the server's process group (start_new_session): its CPU is counted
 
 
 def free_port() -> int:
@@ -181,7 +182,7 @@ def orthanc(move_to: Peer | None = None, *, dicomweb: bool = False) -> Iterator[
             def count() -> int:
                 return int(httpx.get(f"{base}/statistics", timeout=30).json()["CountInstances"])
 
-            yield Peer("Orthanc", "ORTHANC", dicom_port, http_port, count, folder)
+            yield Peer("Orthanc", "ORTHANC", dicom_port, http_port, count, folder, pid=proc.pid)
         finally:
             stop_process(proc)
 
@@ -256,7 +257,7 @@ def lysbord(folder: Path, url: str | None, backend: str) -> Iterator[Peer]:
     proc = start_process(cmd, lysbord_env(), log)
     db_url = url or f"sqlite:///{folder / 'lysbord.db'}"
     peer = Peer(f"Lysbord ({backend})", "LYSBORD", dicom_port, http_port,
-                lambda: _count(db_url), folder)  # fmt: skip
+                lambda: _count(db_url), folder, pid=proc.pid)  # fmt: skip
     try:
         health = f"http://127.0.0.1:{http_port}/api/v1/health"
         wait_until(lambda: _alive(proc, log) and http_ok(health), 120, f"lysbord serve ({log})")

@@ -12,12 +12,16 @@ CT instance then waits for up to three such sleeps. Here:
 
 Also pynetdicom's per-message log formatting and pydicom's per-value validation
 are turned off, and the messages we send are encoded by hand (``fastdimse``).
+Each new association no longer deep-copies the AE's ~70 presentation contexts nor
+resolves the listener's own address again (together a third of the CPU a
+worklist query costs, association included).
 These touch its internals, so they apply only to the pinned version, and the whole
 DICOM test suite runs with them on.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import select
 import socket
@@ -27,9 +31,10 @@ from typing import Any
 
 import pynetdicom
 from pydicom import config as pydicom_config
-from pynetdicom import _config, association, dul
+from pynetdicom import _config, association, dul, transport
 from pynetdicom.dul import DULServiceProvider
-from pynetdicom.transport import AssociationSocket
+from pynetdicom.presentation import PresentationContext
+from pynetdicom.transport import AddressInformation, AssociationSocket, RequestHandler
 
 from lysbord.dicom import fastdimse
 
@@ -154,6 +159,39 @@ def _wrap_reactor(original: Any) -> Any:
     return _run_reactor
 
 
+# What a PresentationContext of the pinned version holds; all immutable but the list.
+_CONTEXT_FIELDS = frozenset(vars(PresentationContext()))
+
+
+def _copy_contexts(value: Any) -> Any:
+    """``transport.deepcopy``: the supported contexts, copied as far as they can change.
+
+    The only mutable part of a context is its transfer syntax list (UIDs are strings);
+    anything else, or a context with fields we do not know, is deep-copied as before.
+    """
+    if not isinstance(value, list) or not all(
+        type(c) is PresentationContext and vars(c).keys() == _CONTEXT_FIELDS for c in value
+    ):
+        return copy.deepcopy(value)
+    copies = []
+    for context in value:
+        twin = PresentationContext.__new__(PresentationContext)
+        vars(twin).update(vars(context), _transfer_syntax=list(context._transfer_syntax))
+        copies.append(twin)
+    return copies
+
+
+def _local(self: RequestHandler) -> AddressInformation:
+    """The listener's address, resolved once per server (pynetdicom resolves it per
+    association, with getaddrinfo); each association gets its own copy."""
+    server = self.server
+    known = getattr(server, "_lysbord_local", None)
+    if known is None:
+        known = AddressInformation.from_tuple(server.server_address)
+        server._lysbord_local = known  # type: ignore[attr-defined]
+    return copy.copy(known)
+
+
 def install() -> bool:
     """Apply the changes once per process; False (and a warning) on another pynetdicom."""
     global _installed
@@ -181,6 +219,8 @@ def install() -> bool:
         association.Association._run_reactor = _wrap_reactor(  # type: ignore[method-assign]
             association.Association._run_reactor
         )
+        transport.deepcopy = _copy_contexts  # type: ignore[assignment,attr-defined]
+        RequestHandler.local = property(_local)  # type: ignore[method-assign,assignment]
         dul.time = _DulTime()  # type: ignore[assignment,attr-defined]
         fastdimse.install()
         association.time = _ReactorTime()  # type: ignore[assignment,attr-defined]
