@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from lysbord.dicomweb import storing
-from lysbord.dicomweb.groupcommit import GroupCommit
+from lysbord.dicomweb.groupcommit import stow_group_commit
 from lysbord.dicomweb.multipart import Part
 from lysbord.dicomweb.storing import Durable, Result, index, make_durable, outcome
 from lysbord.services.archive import InstanceIds, Received, index_instances
@@ -23,16 +21,7 @@ from lysbord.services.context import Context
 from lysbord.store.blobs import BlobStore, Stored
 from tests.dicomweb.helpers import body, ct, part10, post
 from tests.dicomweb.test_stow import count
-from tests.helpers import random_cpr
-
-T = TypeVar("T")
-
-
-def run_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """``asyncio.run`` on a thread of its own: the Playwright fixtures of the browser
-    tests keep an event loop running on this process's main thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(main())).result()
+from tests.helpers import random_cpr, run_loop
 
 
 def durable(n: int) -> Durable:
@@ -51,7 +40,7 @@ def test_parts_that_wait_during_a_commit_share_the_next_one() -> None:
         return [outcome(True, 0, "", part=d.part) for d in batch]
 
     async def run() -> list[Result]:
-        commits = GroupCommit(index_batch)
+        commits = stow_group_commit(index_batch)
         first = asyncio.create_task(commits.submit(durable(1)))
         while not first_running.is_set():
             await asyncio.sleep(0.001)
@@ -70,7 +59,7 @@ def test_a_bug_in_indexing_reaches_every_waiting_part() -> None:
         raise RuntimeError("bug")
 
     async def run() -> list[Result | BaseException]:
-        commits = GroupCommit(index_batch)
+        commits = stow_group_commit(index_batch)
         tasks = [commits.submit(durable(n)) for n in (1, 2)]
         return await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -10,6 +10,7 @@ and the sender, not acknowledged, sends again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,6 +55,34 @@ def handle(ctx: Context, raw: bytes, peer: str = "") -> bytes:
         where = Problem(Location("MSH", 9), p.INTERNAL, f"internal error: {type(exc).__name__}")
         outcome = _answer(ctx, parsed.header, "AE", where, ERROR)
         return inbox.record_error(ctx, received, outcome)
+
+
+def handle_together(ctx: Context, frames: Sequence[tuple[bytes, str]]) -> list[bytes]:
+    """The answers to frames that arrived together (payload, peer), in their order.
+
+    The readable messages of types we take are applied in one transaction, one commit
+    for all; the others, and all of them when that transaction cannot be committed
+    whole, are handled one by one (``handle``), each answered after its own commit."""
+    together: list[tuple[int, tuple[Received, inbox.Apply]]] = []
+    if len(frames) > 1:
+        for i, (raw, peer) in enumerate(frames):
+            try:
+                parsed = parse(raw, ctx.settings.hl7.default_charset)
+            except Hl7ParseError:
+                continue
+            handler = HANDLERS.get(parsed.header.type_code)
+            if handler is not None:
+                apply, _ = _steps(ctx, handler, parsed)
+                together.append((i, (_received(raw, parsed, peer), apply)))
+    answers: list[bytes | None] = [None] * len(frames)
+    applied = inbox.receive_together(ctx, [item for _, item in together]) if together else None
+    if applied is not None:
+        for (i, _), answer in zip(together, applied, strict=True):
+            answers[i] = answer
+    return [
+        handle(ctx, raw, peer) if answer is None else answer
+        for answer, (raw, peer) in zip(answers, frames, strict=True)
+    ]
 
 
 def steps_for_replay(ctx: Context, raw: bytes) -> tuple[inbox.Apply, inbox.Refuse]:

@@ -65,15 +65,14 @@ def apply_orders(ctx: Context, s: Session, parsed: Parsed, now: datetime) -> str
                 p.TABLE_VALUE,
             )
     new = [o for o in groups if o.control == "NW"]
-    placed = dict(zip((o.seq for o in new), _place(ctx, s, parsed, new, now), strict=True))
+    cpr = cpr_of(the_pid(parsed))
+    placed = dict(zip((o.seq for o in new), _place(ctx, s, parsed, cpr, new, now), strict=True))
     lines = []
     for order in groups:
         procedure = placed.get(order.seq) or _act(ctx, s, parsed, order, now)
         lines.append(_line(order, DONE[order.control], procedure, _modality(s, procedure)))
     cfg = ctx.settings.hl7
-    return order_answer(
-        parsed.header, "AA", lines, pid=cpr_of(the_pid(parsed)), us=(cfg.application, cfg.facility)
-    )
+    return order_answer(parsed.header, "AA", lines, pid=cpr, us=(cfg.application, cfg.facility))
 
 
 def refused(ctx: Context, parsed: Parsed, problem: Problem) -> str:
@@ -106,11 +105,11 @@ def _line(
 
 
 def _place(
-    ctx: Context, s: Session, parsed: Parsed, new: list[Order], now: datetime
+    ctx: Context, s: Session, parsed: Parsed, cpr: str, new: list[Order], now: datetime
 ) -> list[Requested]:
     if not new:
         return []
-    cpr = required(cpr_of(the_pid(parsed)), Location("PID", 3))
+    required(cpr, Location("PID", 3))
     first = new[0]
     codes = [required(o.code, o.at("OBR", 4)) for o in new]
     priority, requested, protocol_days = _urgency(ctx, first, now)

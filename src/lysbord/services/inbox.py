@@ -12,18 +12,22 @@ arriving at once: the loser's transaction fails and, tried again, finds the winn
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from lysbord.domain.errors import Conflict, DomainError, NotFound
 from lysbord.services.context import Context
 from lysbord.services.events import record
+from lysbord.store.db import CompiledOnce
 from lysbord.store.hl7_models import Hl7Message
 
 log = logging.getLogger(__name__)
@@ -125,11 +129,39 @@ class InboxFilter:
 
 def receive(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> bytes:
     """Store and apply once; returns the answer to send (only after it is committed)."""
+    answers = receive_together(ctx, [(msg, apply)])
+    if answers is not None:
+        return answers[0]
     try:
         return _receive_once(ctx, msg, apply, refuse)
     except IntegrityError:
         # A copy on another connection won the unique key (or an order number) meanwhile.
         return _receive_once(ctx, msg, apply, refuse)
+
+
+def receive_together(ctx: Context, items: Sequence[tuple[Received, Apply]]) -> list[bytes] | None:
+    """Store and apply several new messages in one transaction: one commit serves them all
+    (group commit, issue 4). Only the common case, new messages applied: when any is a copy,
+    is refused or fails, nothing is kept and None says so; the caller then receives each
+    on its own. No look-up first: the row's insert finds a copy (issue 4)."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        answers = []
+        for msg, apply in items:
+            try:
+                outcome = apply(s, now)
+            except Exception:  # refused, or a bug: each on its own says which and why
+                return None
+            row = _new_row(msg, outcome, now)
+            if _INSERT_UNLESS_STORED.execute(s.connection(), row).first() is None:
+                return None  # a copy is stored: its answer is the answer
+            answers.append(outcome.answer)
+        try:
+            uow.commit()
+        except IntegrityError:  # a copy or an order number committed meanwhile elsewhere
+            return None
+    return answers
 
 
 def keep(ctx: Context, msg: Received, outcome: Outcome) -> bytes:
@@ -204,21 +236,28 @@ def _write(
     s: Session, msg: Received, stored: _Stored | None, outcome: Outcome, now: datetime
 ) -> None:
     """Store the message with its outcome: a new row, or the failed copy tried again."""
-    values = {
+    if stored is None:
+        s.execute(insert(_MESSAGES), _new_row(msg, outcome, now))
+        return
+    values = _outcome(outcome, now)
+    attempts = _MESSAGES.c.attempts + 1
+    s.execute(
+        update(_MESSAGES).where(_MESSAGES.c.id == stored.id).values(attempts=attempts), values
+    )
+
+
+def _outcome(outcome: Outcome, now: datetime) -> dict[str, object]:
+    return {
         "status": outcome.status,
         "answer": outcome.answer,
         "reason": outcome.reason,
         "location": outcome.location,
         "updated_at": now,
     }
-    if stored is not None:
-        attempts = _MESSAGES.c.attempts + 1
-        s.execute(
-            update(_MESSAGES).where(_MESSAGES.c.id == stored.id).values(attempts=attempts),
-            values,
-        )
-        return
-    row = {
+
+
+def _new_row(msg: Received, outcome: Outcome, now: datetime) -> dict[str, object]:
+    return {
         "received_at": now,
         "peer": msg.peer[:64],
         "sender_app": msg.sender_app,
@@ -230,8 +269,22 @@ def _write(
         "cpr": msg.cpr,
         "attempts": 1,
         "raw": msg.raw,
-    }
-    s.execute(insert(_MESSAGES), row | values)
+    } | _outcome(outcome, now)
+
+
+def _insert_unless_stored(dialect: str) -> ClauseElement:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: no row back means a copy is stored."""
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    c = _MESSAGES.c
+    stmt = insert_for(_MESSAGES).on_conflict_do_nothing(
+        index_elements=[c.sender_app, c.sender_facility, c.control_id]
+    )
+    return stmt.returning(c.id)
+
+
+_INSERT_UNLESS_STORED = CompiledOnce(
+    _insert_unless_stored, [c.name for c in _MESSAGES.c if c.name != "id"]
+)
 
 
 def _finish(row: Hl7Message, outcome: Outcome, now: datetime) -> None:

@@ -1,0 +1,82 @@
+"""Group commit: frames arriving together are applied in one transaction, answered after it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from lysbord.hl7.door import Hl7Door
+from lysbord.hl7.inbound import handle_together
+from lysbord.services import inbox, referrals
+from lysbord.services.context import Context
+from tests.helpers import new_patient
+from tests.hl7_in.conftest import MllpClient, sample, segment
+
+
+def _order(cpr: str, control_id: str | None = None) -> bytes:
+    cid = control_id or uuid.uuid4().hex
+    return sample("orm_o01_nw.hl7", cpr=cpr, id=cid, placer=uuid.uuid4().hex[:10])
+
+
+def _referrals(ctx: Context, cpr: str) -> int:
+    return referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1]
+
+
+@contextmanager
+def _commits(ctx: Context) -> Iterator[list[int]]:
+    seen: list[int] = []
+
+    def on_commit(_conn: Any) -> None:
+        seen.append(1)
+
+    event.listen(ctx.db.engine, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(ctx.db.engine, "commit", on_commit)
+
+
+def test_frames_arriving_together_share_one_commit(ctx: Context) -> None:
+    cprs = [new_patient(ctx) for _ in range(5)]
+    with _commits(ctx) as commits:
+        answers = handle_together(ctx, [(_order(cpr), "test") for cpr in cprs])
+    assert [segment(a, "MSA")[1] for a in answers] == ["AA"] * 5
+    assert len(commits) == 1
+    assert all(_referrals(ctx, cpr) == 1 for cpr in cprs)
+
+
+def test_one_bad_frame_sends_its_batch_one_by_one(ctx: Context) -> None:
+    """A refused order, a copy and unreadable bytes among good orders: each gets the answer
+    it would get alone, and every good order is applied exactly once."""
+    first, second = new_patient(ctx), new_patient(ctx)
+    copied = _order(first)
+    frames = [copied, _order("0000000000"), _order(second), copied, b"not HL7 at all"]
+    answers = handle_together(ctx, [(raw, "test") for raw in frames])
+    assert [segment(a, "MSA")[1] for a in answers[:4]] == ["AA", "AE", "AA", "AA"]
+    assert answers[3] == answers[0]
+    assert b"MSA|AR" in answers[4]
+    assert _referrals(ctx, first) == 1
+    assert _referrals(ctx, second) == 1
+    assert inbox.list_messages(ctx, inbox.InboxFilter(status="rejected"))[1] == 2
+
+
+def test_eight_connections_each_get_their_own_answers(ctx: Context, hl7_door: Hl7Door) -> None:
+    cprs = [new_patient(ctx) for _ in range(8)]
+
+    def send(cpr: str) -> list[str]:
+        client = MllpClient(hl7_door.port)
+        ids = [uuid.uuid4().hex for _ in range(4)]
+        answered = [segment(client.call(_order(cpr, cid)), "MSA")[1:3] for cid in ids]
+        client.close()
+        assert [control_id for _, control_id in answered] == ids
+        return [code for code, _ in answered]
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = [c for per_connection in pool.map(send, cprs) for c in per_connection]
+    assert codes == ["AA"] * 32
+    assert all(_referrals(ctx, cpr) == 4 for cpr in cprs)
