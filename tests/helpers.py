@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
+from typing import Any, TypeVar
 
 from lysbord.domain.cpr import parse_person_number
 from lysbord.domain.priorities import Priority
@@ -14,6 +18,15 @@ from lysbord.services.region import CodeView, RoomSpec, add_procedure_codes, add
 from lysbord.services.views import ReferralView
 
 WEEKDAYS = range(5)
+T = TypeVar("T")
+
+
+def run_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run`` on a thread of its own: the Playwright fixtures of the browser
+    tests keep an event loop running on this process's main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
+
 
 CODES = [
     CodeView("UXCC00", "CT af thorax", "CT", 15, "CHEST", ""),

@@ -166,3 +166,21 @@ def test_unknown_and_malformed_paths_are_named(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == field
+
+
+def test_a_study_sent_as_stored_has_its_length_and_a_transcoded_one_is_chunked(
+    dw: DICOMwebClient, dicomweb_url: str, tmp_path: Path
+) -> None:
+    sent = ct(tmp_path / "ct", 3, patient_id=random_cpr())
+    rle = multiframe(tmp_path / "rle", compressed=True)
+    dw.store_instances([*sent, rle])
+    accept = 'multipart/related; type="application/dicom"; transfer-syntax='
+    whole = get(f"{dicomweb_url}/studies/{sent[0].StudyInstanceUID}", Accept=f"{accept}*")
+    assert whole.status_code == 200
+    assert int(whole.headers["Content-Length"]) == len(whole.content)
+    assert whole.content.count(b"Content-Type: application/dicom") == 3
+    decoded = get(f"{dicomweb_url}/studies/{rle.StudyInstanceUID}",
+                  Accept=f"{accept}{ExplicitVRLittleEndian}")  # fmt: skip
+    assert decoded.status_code == 200
+    assert decoded.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in decoded.headers

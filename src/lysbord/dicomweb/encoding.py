@@ -1,29 +1,30 @@
 """Instances as Part 10 bytes in a requested transfer syntax (WADO-RS application/dicom).
 
 The common case costs nothing: the blob already is a Part 10 file in the stored
-syntax, so it is streamed from disk as it is. Only a study whose patient or accession
-was corrected, or a request for another syntax, decodes the dataset. Transcoding goes
-to the uncompressed little-endian syntaxes only (decoding with pydicom's pixel
-decoders, pylibjpeg here); anything else is answered 406 before a byte is sent.
+syntax, so it is streamed from disk as it is (``filestream``). Only a study whose
+patient or accession was corrected, or a request for another syntax, decodes the
+dataset, in a worker thread. Transcoding goes to the uncompressed little-endian
+syntaxes only (decoding with pydicom's pixel decoders, pylibjpeg here); anything else
+is answered 406 before a byte is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncGenerator
 from io import BytesIO
-from typing import BinaryIO
 
+from anyio import to_thread
 from pydicom import Dataset
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from lysbord.dicomweb import filestream
 from lysbord.dicomweb.media import ANY_SYNTAX
 from lysbord.dicomweb.resources import read_dataset
 from lysbord.services.catalog import StoredInstance
 from lysbord.store.blobs import BlobStore
 
 UNCOMPRESSED_TARGETS = {str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)}
-CHUNK = 1 << 20
 
 
 def can_send(stored: str, target: str) -> bool:
@@ -47,23 +48,30 @@ def sent_syntax(item: StoredInstance, target: str) -> str:
     return item.transfer_syntax if target == ANY_SYNTAX else target
 
 
-def part10(blobs: BlobStore, item: StoredInstance, target: str) -> Iterable[bytes]:
-    """The instance as a Part 10 file in ``target`` (``*``: as stored), in chunks."""
-    if item.correction is None and sent_syntax(item, target) == item.transfer_syntax:
-        return _file_chunks(blobs, item.blob_key)
-    ds = read_dataset(blobs, item)
-    return [encode(ds, sent_syntax(item, target))]
+def as_stored(item: StoredInstance, target: str) -> bool:
+    """True when the stored file is sent byte for byte (nothing to correct or transcode)."""
+    return item.correction is None and sent_syntax(item, target) == item.transfer_syntax
 
 
-def _file_chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
-    f = blobs.path(key).open("rb")  # now: a missing blob fails before its part starts
-    return _read_all(f)
+async def part10(
+    blobs: BlobStore, item: StoredInstance, target: str
+) -> AsyncGenerator[bytes | memoryview]:
+    """The instance as a Part 10 file in ``target`` (``*``: as stored), in chunks.
+
+    Opened or encoded now: a missing or undecodable blob fails before its part starts.
+    """
+    if as_stored(item, target):
+        return filestream.chunks(blobs.path(item.blob_key))
+    data = await to_thread.run_sync(_transcoded, blobs, item, target)
+    return _one(data)
 
 
-def _read_all(f: BinaryIO) -> Iterator[bytes]:
-    with f:
-        while chunk := f.read(CHUNK):
-            yield chunk
+def _transcoded(blobs: BlobStore, item: StoredInstance, target: str) -> bytes:
+    return encode(read_dataset(blobs, item), sent_syntax(item, target))
+
+
+async def _one(data: bytes) -> AsyncGenerator[bytes]:
+    yield data
 
 
 def encode(ds: Dataset, target: str) -> bytes:

@@ -31,17 +31,29 @@ def write(parts: Iterable[tuple[str, Iterable[bytes]]], boundary: str) -> Iterat
     """The body: for each (Content-Type, chunks) one part; then the closing delimiter.
 
     Delimiters and headers ride with the next chunk: each item yielded is one write to
-    the socket (and, for a streamed response, one trip through the thread pool).
+    the socket (and, for a streamed response, one trip through the thread pool). For
+    small parts (frames, renderings); WADO-RS streams files with ``head`` and ``closing``.
     """
-    delimiter = f"--{boundary}\r\n".encode()
     pending = b""
     for part_type, chunks in parts:
-        pending += delimiter + f"Content-Type: {part_type}\r\n\r\n".encode()
+        pending += head(boundary, part_type)
         for chunk in chunks:
             yield pending + chunk
             pending = b""
         pending += CRLF
-    yield pending + f"--{boundary}--\r\n".encode()
+    yield pending + closing(boundary)
+
+
+def head(boundary: str, part_type: str) -> bytes:
+    """What starts a part: its delimiter line and its Content-Type header.
+
+    A part's bytes follow, then CRLF (before the next head, or the closing delimiter).
+    """
+    return f"--{boundary}\r\nContent-Type: {part_type}\r\n\r\n".encode()
+
+
+def closing(boundary: str) -> bytes:
+    return f"--{boundary}--\r\n".encode()
 
 
 class MultipartError(ValueError):

@@ -91,7 +91,7 @@ def _search(
 
 
 def run(ctx: Context, search: Search) -> list[dict[str, Any]]:
-    """The matching rows, paged; each carries the UIDs its RetrieveURL needs."""
+    """The matching rows, paged in SQL; each carries the UIDs its RetrieveURL needs."""
     known = attributes(search.level)
     wanted = {*search.fields, *LEVEL_UIDS[search.level]}
     columns = {k: attr.column for k, attr in known.items() if k in wanted}
@@ -99,9 +99,9 @@ def run(ctx: Context, search: Search) -> list[dict[str, Any]]:
         where = clauses(search.level, search.keys)
     except DicomQueryError as exc:
         raise bad_request(exc.reason, field=exc.field or "query", value=_text(exc.value)) from exc
-    rows = catalog.find(ctx, search.level, where, columns, wanted & COMPUTED[search.level])
-    end = None if search.limit is None else search.offset + search.limit
-    return rows[search.offset : end]
+    computed = wanted & COMPUTED[search.level]
+    return catalog.find(ctx, search.level, where, columns, computed,
+                        limit=search.limit, offset=search.offset)  # fmt: skip
 
 
 def _text(value: object) -> str | None:

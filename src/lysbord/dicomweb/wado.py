@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -19,7 +20,7 @@ from pydicom.uid import UID
 from lysbord.api.deps import ContextDep
 from lysbord.dicomweb import multipart
 from lysbord.dicomweb.dicomjson import dataset_json
-from lysbord.dicomweb.encoding import can_send, part10, sent_syntax
+from lysbord.dicomweb.encoding import as_stored, can_send, part10, sent_syntax
 from lysbord.dicomweb.errors import DicomWebError, not_acceptable
 from lysbord.dicomweb.media import accepts, choose_multipart, parse_accept
 from lysbord.dicomweb.qido import JSON_TYPES
@@ -49,7 +50,8 @@ LEVELS = (
 
 def retrieve_route(request: Request, ctx: ContextDep, blobs: BlobsDep) -> StreamingResponse:
     """As stored with `transfer-syntax=*`, else Explicit VR Little Endian (decoded when
-    stored compressed); another syntax is 406. Corrected patient and accession applied."""
+    stored compressed); another syntax is 406. Corrected patient and accession applied.
+    With a Content-Length when every instance leaves as stored."""
     return retrieve(request, ctx, blobs, **request.path_params)
 
 
@@ -92,20 +94,58 @@ def retrieve(request: Request, ctx: Context, blobs: BlobStore, **uids: str) -> S
             value=accept,
         )
     boundary = multipart.new_boundary()
-    body = multipart.write(_parts(blobs, items, target), boundary)
-    return StreamingResponse(body, media_type=multipart.content_type(DICOM, boundary))
+    headers = {}
+    if all(as_stored(i, target) for i in items):
+        items, length = _sized(blobs, items, target, boundary)
+        headers["Content-Length"] = str(length)
+    body = _body(blobs, items, target, boundary)
+    media_type = multipart.content_type(DICOM, boundary)
+    return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-def _parts(
-    blobs: BlobStore, items: list[StoredInstance], target: str
-) -> Iterator[tuple[str, Iterable[bytes]]]:
+def _sized(
+    blobs: BlobStore, items: list[StoredInstance], target: str, boundary: str
+) -> tuple[list[StoredInstance], int]:
+    """The instances whose file is there, and the body's length when all are sent as stored.
+
+    With a Content-Length the server writes the parts as they are, without chunked
+    framing (a copy of every chunk); a viewer can show progress. Should a file change
+    after this, the server finds the length wrong and closes the connection: the client
+    sees an incomplete answer, never a silently shorter study.
+    """
+    found, length = [], len(multipart.closing(boundary))
     for item in items:
         try:
-            chunks = part10(blobs, item, target)
+            size = blobs.path(item.blob_key).stat().st_size
+        except OSError:
+            log.exception("cannot send instance %s", item.sop_instance_uid)
+            continue
+        found.append(item)
+        length += len(_head(boundary, item, target)) + size + len(multipart.CRLF)
+    return found, length
+
+
+def _head(boundary: str, item: StoredInstance, target: str) -> bytes:
+    return multipart.head(boundary, f"{DICOM}; transfer-syntax={sent_syntax(item, target)}")
+
+
+async def _body(
+    blobs: BlobStore, items: list[StoredInstance], target: str, boundary: str
+) -> AsyncIterator[bytes | memoryview]:
+    """Each instance's part, its head and its chunks yielded apart (no copies of pixels)."""
+    after = b""
+    for item in items:
+        try:
+            chunks = await part10(blobs, item, target)
         except Exception:  # one unreadable or undecodable instance must not end the study
             log.exception("cannot send instance %s", item.sop_instance_uid)
             continue
-        yield f"{DICOM}; transfer-syntax={sent_syntax(item, target)}", chunks
+        yield after + _head(boundary, item, target)
+        async with aclosing(chunks):  # the file is closed even if the client goes away
+            async for chunk in chunks:
+                yield chunk
+        after = multipart.CRLF
+    yield after + multipart.closing(boundary)
 
 
 def metadata(request: Request, ctx: Context, blobs: BlobStore, **uids: str) -> StreamingResponse:

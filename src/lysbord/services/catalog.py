@@ -65,13 +65,17 @@ def find(
     where: Sequence[ColumnElement[bool]],
     columns: Mapping[str, Any],
     computed: Collection[str] = (),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Rows at ``level`` matching ``where``, keyed by the keywords of ``columns``/``computed``.
 
     At PATIENT level studies are grouped by their effective patient key; the other
-    patient attributes come from any one of the patient's studies.
+    patient attributes come from any one of the patient's studies. ``limit`` and
+    ``offset`` page in SQL (QIDO-RS), so counts are computed for the page's rows only.
     """
-    stmt = _statement(level, where, columns, computed)
+    stmt = _statement(level, where, columns, computed).limit(limit).offset(offset or None)
     return [dict(row._mapping) for row in ctx.db.read(stmt)]
 
 
