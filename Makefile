@@ -74,7 +74,7 @@ check: install
 	$(VENV)/bin/lysbord check --data-dir $(DATA_DIR)
 
 test: install system-deps viewer web-test-deps
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
