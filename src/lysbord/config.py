@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8300, ge=0, le=65535)
+    http_workers: int = Field(2, ge=1, le=64, description="processes serving the HTTP port")
     dicom_host: str = "127.0.0.1"
     dicom_port: int = Field(11112, ge=0, le=65535)
     dicom_workers: int = Field(2, ge=1, le=64, description="processes sharing the DICOM port")

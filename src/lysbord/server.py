@@ -1,10 +1,13 @@
 """Runs the doors of one Lysbord node together and stops them gracefully.
 
-The HTTP door runs in this process; the DICOM door runs in ``dicom_workers`` child
-processes that share its port (SO_REUSEPORT), each with its own database engine;
-they stop by themselves when this process dies, even by SIGKILL (``watch_parent``).
-The HL7 MLLP door runs on its own thread and event loop in this process.
-SIGINT/SIGTERM stop HTTP first (open requests finish), then the DICOM workers.
+The HTTP door runs in this process and in ``http_workers - 1`` child processes, all
+accepting on the one listening socket this process binds (whichever is free takes
+the next connection: a GIL per process, so parallel clients use every core). The
+DICOM door runs in ``dicom_workers`` child processes that share its port
+(SO_REUSEPORT). Each child has its own database engine and stops by itself when this
+process dies, even by SIGKILL (``watch_parent``). The HL7 MLLP door runs on its own
+thread and event loop in this process. SIGINT/SIGTERM stop HTTP first (open requests
+finish), then the child processes.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -37,33 +42,40 @@ def serve(ctx: Context) -> None:
     s = ctx.settings
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     hl7_door = Hl7Door(ctx)  # binds its port now: a port in use fails before anything starts
-    workers: Sequence[BaseProcess] = ()
+    http = socket.create_server((s.http_host, s.http_port), backlog=2048)
+    workers: list[BaseProcess] = []
     outbound = None
     try:  # a SIGTERM while starting also stops what has started (workers: watch_parent)
-        workers = start_dicom_workers(s)
+        workers += start_children(dicom_worker, "dicom", s, [()] * s.dicom_workers)
+        pids = [w.pid or 0 for w in workers]
+        workers += start_children(http_worker, "http", s, [(http, pids)] * (s.http_workers - 1))
         outbound = start_outbound(ctx)
         hl7_door.start()
-        app = create_app(ctx)
-        app.state.dicom_workers = workers  # the status page counts the live ones
-        config = uvicorn.Config(
-            app, host=s.http_host, port=s.http_port, log_level="info", access_log=False
-        )
         log.info(
-            "HTTP on http://%s:%d, DICOM %s on %s:%d (%d processes)",
+            "HTTP on http://%s:%d (%d processes), DICOM %s on %s:%d (%d processes)",
             s.http_host,
-            s.http_port,
+            http.getsockname()[1],
+            s.http_workers,
             s.ae_title,
             s.dicom_host,
             s.dicom_port,
-            len(workers),
+            s.dicom_workers,
         )
-        uvicorn.Server(config).run()
+        _http_server(ctx, pids).run(sockets=[http])
     finally:
         hl7_door.stop()  # messages being applied finish and are answered first
         if outbound is not None:
             outbound.stop()
         stop_workers(workers)
+        http.close()
         ctx.db.dispose()
+
+
+def _http_server(ctx: Context, dicom_pids: list[int]) -> uvicorn.Server:
+    app = create_app(ctx)
+    app.state.dicom_pids = dicom_pids  # the status page counts the live ones
+    config = uvicorn.Config(app, log_level="info", access_log=False)
+    return uvicorn.Server(config)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -76,19 +88,29 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def start_dicom_workers(settings: Settings) -> Sequence[BaseProcess]:
+def start_children(
+    target: Callable[..., None],
+    kind: str,
+    settings: Settings,
+    args: Sequence[tuple[Any, ...]],
+) -> list[BaseProcess]:
+    """Start one spawned process per ``args``; return once each has said it is ready.
+
+    Each is called with the settings, its own ``args`` and the write end of its pipe.
+    """
     spawn = multiprocessing.get_context("spawn")
+    dumped = settings.model_dump()
     # A pipe, not an Event, says "ready": Event.set() waits for the waiter to wake,
     # forever if the parent was killed meanwhile, and the worker would never stop.
-    pipes = [spawn.Pipe(duplex=False) for _ in range(settings.dicom_workers)]
-    workers = [
+    pipes = [spawn.Pipe(duplex=False) for _ in args]
+    workers: list[BaseProcess] = [
         spawn.Process(
-            target=dicom_worker,
-            args=(settings.model_dump(), writer),
-            name=f"lysbord-dicom-{i}",
+            target=target,
+            args=(dumped, *extra, writer),
+            name=f"lysbord-{kind}-{i}",
             daemon=True,
         )
-        for i, (_, writer) in enumerate(pipes)
+        for i, (extra, (_, writer)) in enumerate(zip(args, pipes, strict=True))
     ]
     for w in workers:
         w.start()
@@ -119,25 +141,43 @@ def stop_workers(workers: Sequence[BaseProcess]) -> None:
             w.kill()
 
 
-def watch_parent(stop: threading.Event) -> None:
-    """Set ``stop`` when the parent process dies, however it dies (SIGKILL included).
+def watch_parent(on_gone: Callable[[], None]) -> None:
+    """Call ``on_gone`` when the parent process dies, however it dies (SIGKILL included).
 
     multiprocessing keeps a pipe to each spawned child whose write end only the
     parent holds; the kernel closes it when the parent dies, and the child's end
     (``parent_process().sentinel``) becomes readable. Without this watch a killed
-    ``lysbord serve`` would leave its workers listening on the DICOM port.
+    ``lysbord serve`` would leave its workers listening on its ports.
     """
     parent = multiprocessing.parent_process()
     if parent is None:
-        raise RuntimeError("a DICOM worker must run in a process of its own")
+        raise RuntimeError("a worker must run in a process of its own")
     sentinel = parent.sentinel
 
     def watch() -> None:
         wait([sentinel])
-        log.warning("the serve process is gone: stopping this DICOM worker")
-        stop.set()
+        log.warning("the serve process is gone: stopping this worker")
+        on_gone()
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _child_context(settings: dict[str, object]) -> Context:
+    """A worker's own engine; events it records reach the HL7 destinations too."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+    )
+    ctx = build_context(Settings.model_validate(settings), migrate=False)
+    subscribe(ctx.db.engine, ctx.settings.hl7_out)
+    return ctx
+
+
+def _say_ready(ready: Connection) -> None:
+    try:
+        ready.send_bytes(READY)
+    except OSError:
+        pass  # the parent is gone: watch_parent stops this worker
+    ready.close()
 
 
 def dicom_worker(settings: dict[str, object], ready: Connection) -> None:
@@ -145,14 +185,10 @@ def dicom_worker(settings: dict[str, object], ready: Connection) -> None:
     from lysbord.dicom.server import DicomDoor
 
     stop = threading.Event()
-    watch_parent(stop)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
-    )
+    watch_parent(stop.set)
+    ctx = _child_context(settings)
     # pynetdicom logs every DIMSE message at INFO: that alone halves the ingest rate.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-    ctx = build_context(Settings.model_validate(settings), migrate=False)
-    subscribe(ctx.db.engine, ctx.settings.hl7_out)  # MPPS moves send ORM status too
     door = DicomDoor(ctx)
     door.start()
 
@@ -161,11 +197,28 @@ def dicom_worker(settings: dict[str, object], ready: Connection) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    try:
-        ready.send_bytes(READY)
-    except OSError:
-        pass  # the parent is gone: watch_parent has set stop
-    ready.close()
+    _say_ready(ready)
     stop.wait()
     door.stop()
     ctx.db.dispose()
+
+
+def http_worker(
+    settings: dict[str, object], listener: socket.socket, dicom_pids: list[int], ready: Connection
+) -> None:
+    """One more HTTP process on the parent's listening socket, until SIGTERM or the
+    parent dies; open requests finish first either way (uvicorn's graceful exit)."""
+    ctx = _child_context(settings)
+    server = _http_server(ctx, dicom_pids)
+
+    def stop() -> None:
+        server.should_exit = True
+
+    watch_parent(stop)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    _say_ready(ready)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        ctx.db.dispose()

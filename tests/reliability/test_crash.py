@@ -68,15 +68,15 @@ class Server:
     def __init__(self, data_dir: Path, database_url: str | None) -> None:
         self.data_dir, self.database_url = data_dir, database_url
         self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        self.port = self.http_port = 0
         self.starts = 0
 
     def db_args(self) -> list[str]:
         return ["--database-url", self.database_url] if self.database_url else []
 
     def start(self) -> None:
-        self.port, self.starts = free_port(), self.starts + 1
-        ports = ["--http-port", str(free_port()), "--dicom-port", str(self.port)]
+        self.port, self.http_port, self.starts = free_port(), free_port(), self.starts + 1
+        ports = ["--http-port", str(self.http_port), "--dicom-port", str(self.port)]
         ports += ["--hl7-port", str(free_port())]
         self.log = self.data_dir.parent / f"serve-{self.starts}.log"
         env = {**os.environ, "LYSBORD_DICOM_ALLOW_ANY_PEER": "true"}
@@ -100,7 +100,7 @@ class Server:
         assoc.release()
 
     def kill(self) -> None:
-        """SIGKILL to the whole group: the main process and every DICOM worker."""
+        """SIGKILL to the whole group: the main process and every worker."""
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)

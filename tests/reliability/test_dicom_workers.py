@@ -1,9 +1,9 @@
-"""A ``lysbord serve`` that goes, by SIGKILL or SIGTERM, takes its DICOM workers with it.
+"""A ``lysbord serve`` that goes, by SIGKILL or SIGTERM, takes its workers with it.
 
 Only the serve process gets the signal (not its process group, as an OOM killer or
-a crashed supervisor would do it). Its spawned DICOM workers must notice, stop,
-and free the DICOM port, or a restarted node could not bind it and the old workers
-would go on answering with a stale configuration.
+a crashed supervisor would do it). Its spawned DICOM and HTTP workers must notice,
+stop, and free the ports, or a restarted node could not bind them and the old
+workers would go on answering with a stale configuration.
 """
 
 from __future__ import annotations
@@ -59,16 +59,17 @@ def test_workers_stop_and_free_the_port_when_serve_goes(server: Server, sig: int
     server.start()
     assert server.proc is not None
     workers = children(server.proc.pid)
-    assert workers, "lysbord serve has no child processes"
+    assert len(workers) >= 3, "lysbord serve should run 2 DICOM and 1 more HTTP process"
     os.kill(server.proc.pid, sig)  # the parent only, not its group
     server.proc.wait(60)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         left = {pid for pid in workers if alive(pid)}
-        if not left and not listening(server.port):
+        if not left and not listening(server.port) and not listening(server.http_port):
             break
         time.sleep(0.2)
     assert not {pid for pid in workers if alive(pid)}, f"workers outlived serve\n{server.tail()}"
     assert not listening(server.port), "the DICOM port is still open"
+    assert not listening(server.http_port), "the HTTP port is still open"
     if sig == signal.SIGTERM:
         assert "the serve process is gone" not in server.tail(), "serve did not stop them"

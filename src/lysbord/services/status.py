@@ -104,3 +104,15 @@ def listening(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` runs (Linux): any process of this node may answer the status
+    page, so it asks the kernel rather than holding the DICOM workers' handles. A dead
+    worker its parent has not yet reaped is a zombie: not running."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lysbord.config import Settings
-from lysbord.services.status import last_check, listening, queue_depths
+from lysbord.services.status import last_check, listening, queue_depths, running
 from lysbord.web.auth import CurrentUser, Role, context_of, require
 from lysbord.web.templating import render
 
@@ -31,8 +31,8 @@ def _probe(key: str, host: str, port: int, detail: str = "") -> Door:
 
 def doors(request: Request, s: Settings) -> list[Door]:
     """HTTP is up (it is answering); the others are asked on their ports."""
-    workers = getattr(request.app.state, "dicom_workers", None)
-    alive = f"{sum(w.is_alive() for w in workers)}/{len(workers)}" if workers else ""
+    pids: list[int] = getattr(request.app.state, "dicom_pids", [])
+    alive = f"{sum(map(running, pids))}/{len(pids)}" if pids else ""
     return [
         Door("status.door_http", f"{s.http_host}:{s.http_port}", True),
         _probe("status.door_dicom", s.dicom_host, s.dicom_port, alive),
