@@ -17,7 +17,7 @@ from lysbord.domain.errors import (
 from lysbord.services import booking, mpps, procedures
 from lysbord.services.context import Context
 from lysbord.services.mpps import ScheduledRef, StepReport
-from lysbord.store.archive_models import PerformedStep
+from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
 from lysbord.store.models import Event, Procedure
 from tests.helpers import new_referral
 
@@ -199,3 +199,121 @@ def test_a_procedure_that_cannot_start_refuses_the_step_and_keeps_no_row(ctx: Co
     with pytest.raises(IllegalTransition, match="cannot go from requested to in-progress"):
         started(ctx, uid(), ScheduledRef(accession=accession))
     assert (steps(ctx), state(ctx, accession)) == (0, "requested")
+
+
+# IHE SWF group case: one step performs several requested procedures.
+
+
+def booked_group(ctx: Context) -> tuple[str, str]:
+    """CT thorax and CT abdomen of one referral (one patient), each booked where it fits."""
+    thorax, abdomen = new_referral(ctx, codes=("UXCC00", "UXCD00")).procedures
+    for accession in (thorax.accession, abdomen.accession):
+        offer = booking.find_slots(ctx, booking.SlotSearch(accession, limit=1))[0]
+        booking.book(ctx, accession, offer.slot_id, "tester")
+    return thorax.accession, abdomen.accession
+
+
+def links(ctx: Context) -> int:
+    with ctx.uow(readonly=True) as uow:
+        return int(
+            uow.session.scalar(select(func.count()).select_from(PerformedStepProcedure)) or 0
+        )
+
+
+def test_a_group_step_moves_every_procedure_it_names_each_with_its_events(ctx: Context) -> None:
+    thorax, abdomen = booked_group(ctx)
+    view = started(ctx, step_uid := uid(), ScheduledRef(accession=thorax), ScheduledRef(abdomen))
+    assert (view.accession, sorted(view.accessions), view.unmatched_reason) == (
+        thorax,
+        sorted([thorax, abdomen]),
+        None,
+    )
+    for accession in (thorax, abdomen):
+        assert moves(ctx, accession)[-2:] == [
+            ("booked", "arrived", f"dicom:{AE}"),
+            ("arrived", "in-progress", f"dicom:{AE}"),
+        ]
+    finished(ctx, step_uid, "COMPLETED", series_uids=[uid()])
+    assert (state(ctx, thorax), state(ctx, abdomen)) == ("completed", "completed")
+    assert moves(ctx, abdomen)[-1] == ("in-progress", "completed", f"dicom:{AE}")
+    assert step_uid not in [v.mpps_uid for v in mpps.unmatched_steps(ctx)]
+
+
+def test_a_discontinued_group_step_discontinues_each_procedure_with_the_reason(
+    ctx: Context,
+) -> None:
+    thorax, abdomen = booked_group(ctx)
+    started(ctx, step_uid := uid(), ScheduledRef(accession=thorax), ScheduledRef(abdomen))
+    finished(ctx, step_uid, "DISCONTINUED", reason="Patient refused")
+    for accession in (thorax, abdomen):
+        detail = procedures.get_procedure(ctx, accession)
+        assert (detail.procedure.state, detail.events[-1].reason) == (
+            "discontinued",
+            "Patient refused",
+        )
+    assert procedures.get_procedure(ctx, thorax).referral.closed_at is not None
+
+
+def test_items_naming_one_procedure_twice_link_it_once(ctx: Context) -> None:
+    accession = booked_accession(ctx)
+    study_uid = procedures.get_procedure(ctx, accession).procedure.study_uid
+    view = started(ctx, uid(), ScheduledRef(accession=accession), ScheduledRef(study_uid=study_uid))
+    assert (view.accessions, links(ctx)) == ([accession], 1)
+    assert [m[1] for m in moves(ctx, accession)].count("in-progress") == 1
+
+
+def test_a_group_procedure_that_cannot_start_refuses_the_whole_step(ctx: Context) -> None:
+    thorax, abdomen = booked_group(ctx)
+    procedures.act(ctx, abdomen, procedures.Action.CANCEL, "booker", "patient declined")
+    before = moves(ctx, thorax)
+    with pytest.raises(IllegalTransition, match=f"{abdomen}: cannot go from cancelled"):
+        started(ctx, uid(), ScheduledRef(accession=thorax), ScheduledRef(accession=abdomen))
+    assert (steps(ctx), links(ctx), moves(ctx, thorax)) == (0, 0, before)
+    assert state(ctx, thorax) == "booked"
+
+
+def test_a_group_naming_two_patients_is_refused(ctx: Context) -> None:
+    mine, theirs = booked_accession(ctx), booked_accession(ctx)
+    with pytest.raises(Conflict, match="different patients"):
+        started(ctx, uid(), ScheduledRef(accession=mine), ScheduledRef(accession=theirs))
+    assert (steps(ctx), state(ctx, mine), state(ctx, theirs)) == (0, "booked", "booked")
+
+
+def test_an_unknown_item_in_a_group_is_kept_visible_and_the_known_ones_move(
+    ctx: Context,
+) -> None:
+    accession = booked_accession(ctx)
+    view = started(
+        ctx, step_uid := uid(), ScheduledRef(accession=accession), ScheduledRef("NOSUCH2")
+    )
+    assert (view.accessions, state(ctx, accession)) == ([accession], "in-progress")
+    [unmatched] = [v for v in mpps.unmatched_steps(ctx) if v.mpps_uid == step_uid]
+    assert unmatched.unmatched_reason is not None and "NOSUCH2" in unmatched.unmatched_reason
+    assert accession not in unmatched.unmatched_reason
+    with ctx.uow(readonly=True) as uow:
+        reasons = uow.session.scalars(select(Event.reason).where(Event.kind == "mpps.unmatched"))
+        assert any("NOSUCH2" in (r or "") for r in reasons)
+    finished(ctx, step_uid, "COMPLETED")
+    assert state(ctx, accession) == "completed"
+
+
+def test_a_group_finish_that_one_procedure_cannot_take_changes_nothing(ctx: Context) -> None:
+    thorax, abdomen = booked_group(ctx)
+    started(ctx, step_uid := uid(), ScheduledRef(accession=thorax), ScheduledRef(abdomen))
+    procedures.act(ctx, abdomen, procedures.Action.DISCONTINUE, "radiographer", "contrast")
+    with pytest.raises(IllegalTransition, match=f"{abdomen}: cannot go from discontinued"):
+        finished(ctx, step_uid, "COMPLETED")
+    assert (state(ctx, thorax), mpps.get_step(ctx, step_uid).status) == (
+        "in-progress",
+        "IN PROGRESS",
+    )
+
+
+def test_a_procedure_in_a_group_waits_for_its_own_other_step(ctx: Context) -> None:
+    thorax, abdomen = booked_group(ctx)
+    started(ctx, group := uid(), ScheduledRef(accession=thorax), ScheduledRef(abdomen))
+    started(ctx, extra := uid(), ScheduledRef(accession=abdomen))
+    finished(ctx, group, "COMPLETED")
+    assert (state(ctx, thorax), state(ctx, abdomen)) == ("completed", "in-progress")
+    finished(ctx, extra, "COMPLETED")
+    assert state(ctx, abdomen) == "completed"

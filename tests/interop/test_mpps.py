@@ -40,15 +40,30 @@ def assoc(door: DicomDoor) -> Iterator[Association]:
     association.release()
 
 
-def started(accession: str, study_uid: str, status: str = "IN PROGRESS") -> Dataset:
-    ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 192"
+def booked_group(ctx: Context) -> list[tuple[str, str]]:
+    """CT thorax and CT abdomen of one patient's referral, booked: (accession, Study UID) each."""
+    found = []
+    for p in new_referral(ctx, codes=("UXCC00", "UXCD00")).procedures:
+        offer = booking.find_slots(ctx, booking.SlotSearch(p.accession, limit=1))[0]
+        booking.book(ctx, p.accession, offer.slot_id, "tester")
+        found.append((p.accession, procedures.get_procedure(ctx, p.accession).procedure.study_uid))
+    return found
+
+
+def scheduled_step(accession: str, study_uid: str) -> Dataset:
+    """One Scheduled Step Attributes Sequence item, with the keys the worklist gave."""
     item = Dataset()
     item.AccessionNumber = accession
     item.StudyInstanceUID = study_uid
     item.ScheduledProcedureStepID = accession
     item.RequestedProcedureID = accession
-    ds.ScheduledStepAttributesSequence = [item]
+    return item
+
+
+def started(accession: str, study_uid: str, status: str = "IN PROGRESS") -> Dataset:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.ScheduledStepAttributesSequence = [scheduled_step(accession, study_uid)]
     ds.PatientName = "Sørensen^Åse"
     ds.Modality = "CT"
     ds.PerformedStationAETitle = SCANNER
@@ -57,6 +72,13 @@ def started(accession: str, study_uid: str, status: str = "IN PROGRESS") -> Data
     ds.PerformedProcedureStepStartTime = "090000"
     ds.PerformedProcedureStepStatus = status
     ds.PerformedSeriesSequence = []
+    return ds
+
+
+def started_group(steps: list[tuple[str, str]]) -> Dataset:
+    """An N-CREATE performing several scheduled steps at once (IHE SWF group case)."""
+    ds = started(*steps[0])
+    ds.ScheduledStepAttributesSequence = [scheduled_step(*s) for s in steps]
     return ds
 
 
@@ -168,3 +190,47 @@ def test_every_refusal_has_its_status_and_comment_and_the_association_lives_on(
     assert "cannot go from requested to in-progress" in illegal.ErrorComment
     assert procedures.get_procedure(ctx, accession).procedure.state == "completed"
     assert assoc.is_established
+
+
+def test_a_group_case_step_moves_every_procedure_it_names(ctx: Context, assoc: Association) -> None:
+    group, uid = booked_group(ctx), generate_uid()
+    assert create(assoc, started_group(group), uid).Status == 0x0000
+    assert {procedures.get_procedure(ctx, a).procedure.state for a, _ in group} == {"in-progress"}
+    assert update(assoc, ended("COMPLETED", [generate_uid()]), uid).Status == 0x0000
+    for accession, _ in group:
+        detail = procedures.get_procedure(ctx, accession)
+        assert detail.procedure.state == "completed"
+        moved = [(e.to_state, e.actor) for e in detail.events if e.to_state is not None]
+        assert moved[-3:] == [
+            ("arrived", f"dicom:{SCANNER}"),
+            ("in-progress", f"dicom:{SCANNER}"),
+            ("completed", f"dicom:{SCANNER}"),
+        ]
+
+
+def test_a_group_case_one_procedure_cannot_take_is_refused_whole(
+    ctx: Context, assoc: Association
+) -> None:
+    (thorax, thorax_uid), (abdomen, abdomen_uid) = booked_group(ctx)
+    procedures.act(ctx, abdomen, procedures.Action.CANCEL, "booker", "patient declined")
+    uid = generate_uid()
+    refused = create(assoc, started_group([(thorax, thorax_uid), (abdomen, abdomen_uid)]), uid)
+    assert refused.Status == 0x0110
+    assert refused.ErrorComment.startswith(f"{abdomen}: cannot go from cancelled")
+    assert (step(ctx, uid), procedures.get_procedure(ctx, thorax).procedure.state) == (
+        None,
+        "booked",
+    )
+    assert assoc.is_established
+
+
+def test_a_group_case_with_an_unknown_item_is_accepted_and_kept_visible(
+    ctx: Context, assoc: Association
+) -> None:
+    (accession, study_uid), uid = booked(ctx), generate_uid()
+    ds = started_group([(accession, study_uid), ("NOTOURS2", generate_uid())])
+    assert create(assoc, ds, uid).Status == 0x0000
+    row = step(ctx, uid)
+    assert row is not None and row.unmatched_reason is not None
+    assert "NOTOURS2" in row.unmatched_reason
+    assert procedures.get_procedure(ctx, accession).procedure.state == "in-progress"

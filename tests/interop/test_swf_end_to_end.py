@@ -11,21 +11,57 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.uid import generate_uid
 from pynetdicom import AE
+from pynetdicom.association import Association
 from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
 from sqlalchemy import select
 
 from lysbord.dicom.server import DicomDoor
 from lysbord.domain.tracking import Queue
 from lysbord.services import booking, procedures, referrals, tracker
+from lysbord.services.check import run_checks
 from lysbord.services.context import Context
 from lysbord.store.archive_models import Instance, Series, Study
 from tests.dicomdata import ct_series
 from tests.helpers import new_patient, new_referral
 from tests.interop.conftest import dcmtk
-from tests.interop.test_mpps import ended, started
+from tests.interop.test_mpps import booked_group, ended, started, started_group
 from tests.interop.test_worklist import findscu
 
 SCANNER = "AAACT1"
+
+
+def mpps_association(door: DicomDoor) -> Association:
+    """The scanner's association for MPPS."""
+    ae = AE(ae_title=SCANNER)
+    ae.add_requested_context(ModalityPerformedProcedureStep)
+    assoc = ae.associate("127.0.0.1", door.port, ae_title="LYSBORD")
+    assert assoc.is_established
+    return assoc
+
+
+def storescu(door: DicomDoor, files: list[Path]) -> str:
+    """Send the images as the scanner, with DCMTK; the Series Instance UID they carry."""
+    stored = dcmtk(
+        "storescu",
+        "-aet",
+        SCANNER,
+        "-aec",
+        "LYSBORD",
+        "127.0.0.1",
+        str(door.port),
+        *map(str, files),
+    )
+    assert stored.returncode == 0, stored.stderr
+    return str(dcmread(files[0]).SeriesInstanceUID)
+
+
+def complete(assoc: Association, mpps_uid: str, series_uid: str) -> None:
+    """MPPS: completed, naming the series; the association ends."""
+    status, _ = assoc.send_n_set(
+        ended("COMPLETED", [series_uid]), ModalityPerformedProcedureStep, mpps_uid
+    )
+    assoc.release()
+    assert status.Status == 0x0000
 
 
 def test_a_ct_thorax_from_referral_to_awaiting_report(
@@ -51,10 +87,7 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(
     assert str(item.PatientName) == "Ærø^Søren"
 
     # MPPS: started.
-    ae = AE(ae_title=SCANNER)
-    ae.add_requested_context(ModalityPerformedProcedureStep)
-    assoc = ae.associate("127.0.0.1", door.port, ae_title="LYSBORD")
-    assert assoc.is_established
+    assoc = mpps_association(door)
     mpps_uid = generate_uid()
     status, _ = assoc.send_n_create(
         started(item.AccessionNumber, item.StudyInstanceUID),
@@ -73,25 +106,10 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(
         study_uid=item.StudyInstanceUID,
         patient_name="Ærø^Søren",
     )
-    stored = dcmtk(
-        "storescu",
-        "-aet",
-        SCANNER,
-        "-aec",
-        "LYSBORD",
-        "127.0.0.1",
-        str(door.port),
-        *map(str, files),
-    )
-    assert stored.returncode == 0, stored.stderr
-    series_uid = dcmread(files[0]).SeriesInstanceUID
+    series_uid = storescu(door, files)
 
     # MPPS: completed, naming the series.
-    status, _ = assoc.send_n_set(
-        ended("COMPLETED", [series_uid]), ModalityPerformedProcedureStep, mpps_uid
-    )
-    assoc.release()
-    assert status.Status == 0x0000
+    complete(assoc, mpps_uid, series_uid)
 
     detail = procedures.get_procedure(ctx, accession)
     assert detail.procedure.state == "completed"
@@ -107,3 +125,28 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(
     view = referrals.get_referral(ctx, referral.id)
     assert view.queue == Queue.AWAITING_REPORT
     assert tracker.board(ctx).by_queue.get(Queue.AWAITING_REPORT.value) == 1
+
+
+def test_a_group_case_thorax_and_abdomen_in_one_acquisition(
+    ctx: Context, door: DicomDoor, tmp_path: Path
+) -> None:
+    """One MPPS performs both procedures; the images carry the thorax's keys and reconcile to it."""
+    group = booked_group(ctx)
+    (thorax, study_uid), (abdomen, _) = group
+    assoc = mpps_association(door)
+    mpps_uid = generate_uid()
+    status, _ = assoc.send_n_create(started_group(group), ModalityPerformedProcedureStep, mpps_uid)
+    assert status.Status == 0x0000
+
+    cpr = procedures.get_procedure(ctx, thorax).referral.cpr
+    files = ct_series(tmp_path / "ct", 3, patient_id=cpr, accession=thorax, study_uid=study_uid)
+    series_uid = storescu(door, files)
+    complete(assoc, mpps_uid, series_uid)
+
+    assert {procedures.get_procedure(ctx, a).procedure.state for a in (thorax, abdomen)} == {
+        "completed"
+    }
+    with ctx.uow(readonly=True) as uow:
+        study = uow.session.scalars(select(Study).where(Study.study_uid == study_uid)).one()
+        assert study.procedure_id == procedures.get_procedure(ctx, thorax).procedure.id
+    assert [f.rule for f in run_checks(ctx, blobs=False) if f.count] == []

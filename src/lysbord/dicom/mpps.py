@@ -8,8 +8,10 @@ leave nothing behind, so the scanner may correct itself on the same association:
 * 0x0106 invalid attribute value: a Performed Procedure Step Status we cannot take;
 * 0x0112 no such SOP instance: N-SET for an MPPS we never saw;
 * 0x0110 processing failure: the step is already completed or discontinued
-  (PS3.4 F.7.2.2.2: it may no longer be updated), or the procedure cannot make
-  the move (an illegal transition), or the database failed;
+  (PS3.4 F.7.2.2.2: it may no longer be updated), or a procedure cannot make
+  the move (an illegal transition; the comment names its accession, and in a
+  group case no procedure moves), or the items name different patients, or the
+  database failed;
 * 0x0118 no such SOP class: an N-CREATE/N-SET for another SOP class.
 """
 
@@ -137,12 +139,17 @@ def comment_for(exc: LysbordError) -> str:
 
 
 def refs(ds: Dataset) -> list[ScheduledRef]:
-    """The Scheduled Step Attributes Sequence: which booked steps this step performs."""
+    """The Scheduled Step Attributes Sequence: which booked steps this step performs.
+
+    One item per scheduled step; several when one acquisition performs several
+    requested procedures (IHE SWF group case), and the service moves each.
+    """
     return [
         ScheduledRef(
             accession=_text(item, "AccessionNumber"),
             study_uid=_text(item, "StudyInstanceUID"),
             step_id=_text(item, "ScheduledProcedureStepID"),
+            requested_procedure_id=_text(item, "RequestedProcedureID"),
         )
         for item in ds.get("ScheduledStepAttributesSequence") or []
     ]

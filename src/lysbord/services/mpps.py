@@ -1,19 +1,32 @@
 """What the scanner reports it did: Modality Performed Procedure Steps (PS3.4 F.7, IHE SWF).
 
-N-CREATE ("IN PROGRESS") starts the step and moves its procedure to in-progress
+N-CREATE ("IN PROGRESS") starts the step and moves its procedures to in-progress
 (a patient still ``booked`` has evidently arrived: booked → arrived → in-progress,
-two events). N-SET "COMPLETED" or "DISCONTINUED" finishes the step; the procedure
+two events). N-SET "COMPLETED" or "DISCONTINUED" finishes the step; each procedure
 follows once none of its steps is still in progress: completed if any step
 completed, else discontinued with the scanner's reason.
 
-A step naming no procedure we know (a scanner used off-worklist) is kept with no
-procedure, visible in ``unmatched_steps`` and as an ``mpps.unmatched`` event, never
-dropped. Each use case is one transaction: a refused message writes nothing.
+One step may perform several requested procedures (IHE RAD TF-1 SWF "group case":
+CT thorax and CT abdomen in one acquisition): its Scheduled Step Attributes
+Sequence then has one item per scheduled step, and every procedure an item names
+follows the step, each move its own event. The rules, all or none:
+
+* an item naming no procedure we know (off-worklist work, a typing error) never
+  refuses the step: the scanner cannot correct it and the exam must not vanish.
+  The step is kept, linked to the procedures that did resolve, with an
+  ``unmatched_reason`` naming the other items; it is listed by ``unmatched_steps``
+  and recorded as an ``mpps.unmatched`` event, as a step naming nothing known is;
+* a procedure that cannot make the move (cancelled, not booked, already ended)
+  refuses the whole message (IllegalTransition naming its accession), and so do
+  items naming procedures of different patients: no procedure moves, no row is kept.
+
+Each use case is one transaction: a refused message writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,10 +35,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import Conflict, DuplicateIdentifier, InvalidValue, NotFound
+from lysbord.domain.errors import (
+    Conflict,
+    DuplicateIdentifier,
+    IllegalTransition,
+    InvalidValue,
+    NotFound,
+)
 from lysbord.domain.workflow import ProcedureState
+from lysbord.services import mpps_links as links
 from lysbord.services.context import Context
-from lysbord.services.events import move, record
+from lysbord.services.events import move
+from lysbord.services.mpps_links import ScheduledRef as ScheduledRef
 from lysbord.services.referrals import close_if_finished
 from lysbord.store.archive_models import PerformedStep
 from lysbord.store.models import Procedure, Referral
@@ -34,15 +55,6 @@ IN_PROGRESS, COMPLETED, DISCONTINUED = "IN PROGRESS", "COMPLETED", "DISCONTINUED
 FINAL = frozenset({COMPLETED, DISCONTINUED})
 DEFAULT_REASON = "discontinued at the modality"
 STATUS = "PerformedProcedureStepStatus"
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduledRef:
-    """One item of the Scheduled Step Attributes Sequence: which booked step was done."""
-
-    accession: str = ""
-    study_uid: str = ""
-    step_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +72,8 @@ class StepReport:
 
 @dataclass(frozen=True, slots=True)
 class StepView:
+    """A step; ``procedure_*`` and ``accession`` are its first procedure's, ``accessions`` all."""
+
     mpps_uid: str
     status: str
     calling_ae: str
@@ -69,10 +83,12 @@ class StepView:
     series_uids: list[str]
     created_at: datetime
     updated_at: datetime
+    accessions: list[str] = field(default_factory=list)
+    unmatched_reason: str | None = None
 
 
 def start_step(ctx: Context, report: StepReport) -> StepView:
-    """N-CREATE: record the step and start its procedure, or keep it unmatched."""
+    """N-CREATE: record the step and start its procedures; keep what names none visible."""
     if report.status != IN_PROGRESS:
         raise InvalidValue(f"must be {IN_PROGRESS}", field=STATUS, value=report.status)
     if not report.mpps_uid:
@@ -82,10 +98,11 @@ def start_step(ctx: Context, report: StepReport) -> StepView:
         s = uow.session
         if _step(s, report.mpps_uid) is not None:
             raise _duplicate(report.mpps_uid)
-        procedure = _scheduled_procedure(s, report.refs)
+        found = links.resolve(s, report.refs)
         step = PerformedStep(
             mpps_uid=report.mpps_uid,
-            procedure_id=procedure.id if procedure else None,
+            procedure_id=found.procedures[0].id if found.procedures else None,
+            unmatched_reason=found.unmatched_reason,
             status=IN_PROGRESS,
             calling_ae=report.calling_ae[:16],
             series_uids=list(report.series_uids or []),
@@ -93,11 +110,10 @@ def start_step(ctx: Context, report: StepReport) -> StepView:
             created_at=now,
             updated_at=now,
         )
-        if procedure is None:
-            _record_unmatched(s, report, actor, now)
-        else:
+        for procedure in found.procedures:
             _start_procedure(s, procedure, actor, now, report.mpps_uid)
         _insert(s, step)
+        links.link(s, step, found, actor=actor)
         view = _view(s, step)
         _commit(uow.session, report.mpps_uid)
     return view
@@ -122,8 +138,9 @@ def update_step(ctx: Context, report: StepReport) -> StepView:
         if report.series_uids is not None:
             step.series_uids = list(report.series_uids)
         step.status, step.updated_at = status, now
-        if status in FINAL and step.procedure_id is not None:
-            _finish_procedure(s, step, report.reason or DEFAULT_REASON, actor, now)
+        if status in FINAL:
+            for procedure in links.linked(s, step):
+                _finish_procedure(s, step, procedure, report.reason or DEFAULT_REASON, actor, now)
         view = _view(s, step)
         uow.commit()
     return view
@@ -138,12 +155,13 @@ def get_step(ctx: Context, mpps_uid: str) -> StepView:
 
 
 def unmatched_steps(ctx: Context, limit: int = 500) -> list[StepView]:
-    """Steps no procedure claims (off-worklist work): a person must assign or explain them."""
+    """Steps with scheduled steps no procedure claims (off-worklist work, a wrong accession
+    in a group): a person must assign or explain them."""
     with ctx.uow(readonly=True) as uow:
         s = uow.session
         stmt = (
             select(PerformedStep)
-            .where(PerformedStep.procedure_id.is_(None))
+            .where(PerformedStep.unmatched_reason.is_not(None))
             .order_by(PerformedStep.created_at, PerformedStep.id)
             .limit(limit)
         )
@@ -165,20 +183,13 @@ def _duplicate(mpps_uid: str) -> DuplicateIdentifier:
     )
 
 
-def _scheduled_procedure(s: Session, refs: Sequence[ScheduledRef]) -> Procedure | None:
-    """The procedure the first resolvable reference names: accession (= step id), then UID."""
-    for ref in refs:
-        for column, value in (
-            (Procedure.accession, ref.accession),
-            (Procedure.accession, ref.step_id),
-            (Procedure.study_uid, ref.study_uid),
-        ):
-            if value:
-                stmt = select(Procedure).where(column == value).with_for_update()
-                found = s.scalars(stmt).first()
-                if found is not None:
-                    return found
-    return None
+@contextmanager
+def _naming(procedure: Procedure) -> Iterator[None]:
+    """A refused move names its procedure: in a group case the scanner must know which."""
+    try:
+        yield
+    except IllegalTransition as exc:
+        raise IllegalTransition(f"{procedure.accession}: {exc.reason}") from exc
 
 
 def _start_procedure(
@@ -188,21 +199,19 @@ def _start_procedure(
     referral = s.get_one(Referral, procedure.referral_id)
     if procedure.state == ProcedureState.IN_PROGRESS:
         return
+    targets = [ProcedureState.IN_PROGRESS]
     if procedure.state == ProcedureState.BOOKED:
-        move(s, procedure, referral, ProcedureState.ARRIVED, actor=actor, at=at, mpps_uid=mpps_uid)
-    move(s, procedure, referral, ProcedureState.IN_PROGRESS, actor=actor, at=at, mpps_uid=mpps_uid)
+        targets.insert(0, ProcedureState.ARRIVED)
+    with _naming(procedure):
+        for target in targets:
+            move(s, procedure, referral, target, actor=actor, at=at, mpps_uid=mpps_uid)
 
 
 def _finish_procedure(
-    s: Session, step: PerformedStep, reason: str, actor: str, at: datetime
+    s: Session, step: PerformedStep, procedure: Procedure, reason: str, actor: str, at: datetime
 ) -> None:
     """Once no step of the procedure runs: completed if any step completed, else discontinued."""
-    procedure = s.get_one(Procedure, step.procedure_id, with_for_update=True)
-    others = s.scalars(
-        select(PerformedStep.status).where(
-            PerformedStep.procedure_id == procedure.id, PerformedStep.id != step.id
-        )
-    ).all()
+    others = links.other_statuses(s, step, procedure)
     if IN_PROGRESS in others:
         return
     done = COMPLETED in (*others, step.status)
@@ -211,22 +220,9 @@ def _finish_procedure(
         return
     referral = s.get_one(Referral, procedure.referral_id)
     why = None if done else reason
-    move(s, procedure, referral, target, actor=actor, at=at, reason=why, mpps_uid=step.mpps_uid)
+    with _naming(procedure):
+        move(s, procedure, referral, target, actor=actor, at=at, reason=why, mpps_uid=step.mpps_uid)
     close_if_finished(s, referral, actor=actor, at=at)
-
-
-def _record_unmatched(s: Session, report: StepReport, actor: str, at: datetime) -> None:
-    named = ", ".join(
-        f"{r.accession or '-'}/{r.step_id or '-'}/{r.study_uid or '-'}" for r in report.refs
-    )
-    record(
-        s,
-        "mpps.unmatched",
-        actor=actor,
-        at=at,
-        reason=f"no procedure for accession/step/study {named or '(none given)'}",
-        mpps_uid=report.mpps_uid,
-    )
 
 
 def _insert(s: Session, step: PerformedStep) -> None:
@@ -257,4 +253,6 @@ def _view(s: Session, step: PerformedStep) -> StepView:
         series_uids=list(step.series_uids),
         created_at=step.created_at,
         updated_at=step.updated_at,
+        accessions=links.accessions(s, step),
+        unmatched_reason=step.unmatched_reason,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lysbord.store.models import Base, Id
@@ -82,12 +82,28 @@ class InstanceConflict(Base):
 
 
 class PerformedStep(Base):
-    """A Modality Performed Procedure Step (PS3.4 F.7), as the scanner reported it."""
+    """A Modality Performed Procedure Step (PS3.4 F.7), as the scanner reported it.
+
+    ``procedure_id`` is the procedure its first resolvable scheduled step names (None:
+    none resolved); ``performed_step_procedures`` links every procedure it performs,
+    that one included (IHE SWF group case). ``unmatched_reason`` says which scheduled
+    steps named no procedure we know, so a person can resolve them.
+    """
 
     __tablename__ = "performed_steps"
+    __table_args__ = (
+        Index(
+            "ix_performed_steps_unmatched",
+            "created_at",
+            "id",
+            sqlite_where=text("unmatched_reason IS NOT NULL"),
+            postgresql_where=text("unmatched_reason IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     mpps_uid: Mapped[str] = mapped_column(String(64), unique=True)
     procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), index=True)
+    unmatched_reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     calling_ae: Mapped[str] = mapped_column(String(16), default="")
     series_uids: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -96,10 +112,35 @@ class PerformedStep(Base):
     updated_at: Mapped[datetime]
 
 
+class PerformedStepProcedure(Base):
+    """One procedure a performed step performs: one row per procedure, several in a group case."""
+
+    __tablename__ = "performed_step_procedures"
+    performed_step_id: Mapped[int] = mapped_column(
+        ForeignKey("performed_steps.id"), primary_key=True
+    )
+    procedure_id: Mapped[int] = mapped_column(
+        ForeignKey("procedures.id"), primary_key=True, index=True
+    )
+
+
 class CommitmentRequest(Base):
-    """A Storage Commitment request (PS3.4 J), answered once its report is sent."""
+    """A Storage Commitment request (PS3.4 J), answered once its report is sent.
+
+    The delivery worker scans the unreported ones in id order: the partial index
+    ``ix_commitment_requests_unreported`` holds only those, so the scan stays small
+    however many reported requests accumulate.
+    """
 
     __tablename__ = "commitment_requests"
+    __table_args__ = (
+        Index(
+            "ix_commitment_requests_unreported",
+            "id",
+            sqlite_where=text("reported_at IS NULL"),
+            postgresql_where=text("reported_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     transaction_uid: Mapped[str] = mapped_column(String(64), index=True)
     calling_ae: Mapped[str] = mapped_column(String(16))

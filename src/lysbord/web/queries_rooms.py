@@ -18,7 +18,7 @@ from lysbord.domain.calendar import local_date, start_of_local_day
 from lysbord.domain.errors import NotFound
 from lysbord.services.context import Context
 from lysbord.services.views import display_name, primary_identifiers
-from lysbord.store.archive_models import PerformedStep
+from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
 from lysbord.store.models import (
     Appointment,
     Block,
@@ -129,13 +129,15 @@ def day_list(ctx: Context, room_id: int, day: date) -> list[DayItem]:
 
 
 def _mpps(s: Session, procedure_ids: list[int]) -> dict[int, str]:
-    """The status of each procedure's latest performed step (PS3.4 F.7)."""
+    """The status of each procedure's latest performed step (PS3.4 F.7), group cases included."""
+    link = PerformedStepProcedure
     rows = s.execute(
-        select(PerformedStep.procedure_id, PerformedStep.status)
-        .where(PerformedStep.procedure_id.in_(procedure_ids))
+        select(link.procedure_id, PerformedStep.status)
+        .join(PerformedStep, PerformedStep.id == link.performed_step_id)
+        .where(link.procedure_id.in_(procedure_ids))
         .order_by(PerformedStep.id)
     ).tuples()
-    return {pid: status for pid, status in rows if pid is not None}
+    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
 
 
 def calendar(ctx: Context, room_id: int, first: date, days: int) -> dict[date, list[CalendarSlot]]:
