@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import string
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
@@ -81,6 +82,15 @@ def random_cpr(rng: random.Random | None = None, *, female: bool | None = None) 
         text = f"{born:%d%m%y}{seventh}{rng.randrange(0, 100):02d}{last}"
         if parse_person_number(text).birth_date == born:
             return text
+
+
+def random_replacement_number(rng: random.Random | None = None) -> str:
+    """A national replacement number (X-eCPR): DDMMYY, century digit 1, two letters A-Z
+    and a sex digit, as an unidentified patient gets (DOMAIN.md §2)."""
+    rng = rng or random.Random()
+    born = date(1930, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
+    letters = "".join(rng.choice(string.ascii_uppercase) for _ in range(2))
+    return f"{born:%d%m%y}1{letters}{rng.randrange(10)}"
 
 
 def new_patient(ctx: Context, **kwargs: str) -> str:

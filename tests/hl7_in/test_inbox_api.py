@@ -58,3 +58,31 @@ def test_search_read_and_replay_after_the_cause_is_fixed(
 def test_unknown_message_and_bad_status(api: TestClient) -> None:
     problem(api.get("/api/v1/hl7/messages/999999"), 404, "message_id")
     assert api.get("/api/v1/hl7/messages", params={"status": "lost"}).status_code == 422
+
+
+def test_search_by_cpr_follows_a_merge_made_over_http_until_it_is_undone(
+    api: TestClient, hl7_door: Hl7Door
+) -> None:
+    client = MllpClient(hl7_door.port)
+    survivor, merged = random_cpr(), random_cpr()
+    sent = {}
+    for cpr in (survivor, merged):
+        sent[cpr] = uuid.uuid4().hex[:12]
+        answer = client.call(sample("adt_a04_latin1.hl7", cpr=cpr, id=sent[cpr]))
+        assert segment(answer, "MSA")[1] == "AA"
+    client.close()
+
+    def ids(cpr: str) -> set[str]:
+        page = ok(api.get("/api/v1/hl7/messages", params={"cpr": cpr}))
+        assert page["total"] == len(page["items"])
+        return {item["control_id"] for item in page["items"]}
+
+    body = {"target_cpr": survivor, "reason": "samme person"}
+    view = ok(api.post(f"/api/v1/patients/{merged}/merge", json=body))
+    both = set(sent.values())
+    assert ids(survivor) == ids(f"{merged[:6]}-{merged[6:]}") == both
+    (merge,) = view["merges"]
+    undo = {"reason": "to personer alligevel"}
+    ok(api.post(f"/api/v1/patients/merges/{merge['id']}/undo", json=undo))
+    assert ids(survivor) == {sent[survivor]}
+    assert ids(merged) == {sent[merged]}

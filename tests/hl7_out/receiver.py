@@ -1,7 +1,8 @@
 """A test MLLP receiver: a real threaded TCP server that records what it gets and ACKs.
 
 ``answer(message) -> code`` decides each acknowledgment (AA by default; AE or AR to
-refuse, None to stay silent). It can stop and start again on the same port, which is
+refuse, None to stay silent); ``charset`` is what the ACKs are written in and ``reason``
+the ERR-8 text of a refusal. It can stop and start again on the same port, which is
 how tests make a receiver that is down for a while.
 """
 
@@ -11,6 +12,7 @@ import socket
 import socketserver
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from lysbord.hl7.mllp import Deframer, Frame, wrap
 
@@ -27,18 +29,34 @@ def field(message: str, segment: str, n: int) -> str:
     return ""
 
 
-def ack_for(message: str, code: str) -> bytes:
+@dataclass(frozen=True, slots=True)
+class Charset:
+    """How a receiver writes its ACKs: the MSH-18 it names and the bytes it really sends."""
+
+    msh18: str
+    codec: str
+
+
+UTF8 = Charset("UNICODE UTF-8", "utf-8")
+
+
+def ack_for(message: str, code: str, charset: Charset = UTF8, reason: str = "") -> bytes:
+    """An ACK of ``message``: MSA-3 says the code, ERR-8 the ``reason`` when there is one."""
     control = field(message, "MSH", 10)
     text = "|".join(
         ["MSH", "^~\\&", "EHR", "HOSP", "LYSBORD", "REGION-H", "20261123080000", "", "ACK"]
-        + [f"A{control}", "P", "2.5.1", "", "", "", "", "", "UNICODE UTF-8"]
+        + [f"A{control}", "P", "2.5.1", "", "", "", "", "", charset.msh18]
     )
-    return wrap(f"{text}\rMSA|{code}|{control}|test says {code}\r".encode())
+    msa = f"MSA|{code}|{control}|" + ("" if reason else f"test says {code}")
+    err = f"\rERR||PID^3|204|E||||{reason}" if reason else ""
+    return wrap(f"{text}\r{msa}{err}\r".encode(charset.codec))
 
 
 class Receiver:
     def __init__(self, answer: Answer | None = None, port: int = 0) -> None:
         self.answer: Answer = answer or (lambda _m: "AA")
+        self.charset = UTF8  # what the ACKs are written in
+        self.reason = ""  # ERR-8 of a refusal
         self.messages: list[str] = []
         self.port = port
         self._server: socketserver.ThreadingTCPServer | None = None
@@ -75,7 +93,7 @@ class Receiver:
                     self.messages.append(message)
                 code = self.answer(message)
                 if code is not None:
-                    sock.sendall(ack_for(message, code))
+                    sock.sendall(ack_for(message, code, self.charset, self.reason))
 
     def control_ids(self) -> list[str]:
         with self._lock:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import replace
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from lysbord.store.uow import Database
 from tests.conftest import Clock
 from tests.helpers import new_referral
 from tests.hl7_out.conftest import drain, ehr, routed, through_report
-from tests.hl7_out.receiver import Receiver, field
+from tests.hl7_out.receiver import UTF8, Charset, Receiver, field
 from tests.integration.api_fixtures import api_fixture, ok, problem
 
 __all__ = ["api_fixture"]
@@ -230,6 +232,36 @@ def test_a_crashed_worker_s_lease_expires_and_the_message_goes_once(
     assert worker.run_once() == 0
     worker.close_connections()
     assert receiver.control_ids() == [f"LBO{crashed[0].id}"]
+
+
+#: A refusal a Danish EHR might send, with every letter ASCII lacks.
+DANISH_REASON = "Ukendt patient Søren Ærø, Åse Ørsted"
+
+
+@pytest.mark.parametrize(
+    ("charset", "default_charset"),
+    [
+        (Charset("8859/1", "latin-1"), "ASCII"),  # the ACK's MSH-18 says so
+        (Charset("", "latin-1"), "8859/1"),  # empty MSH-18: [hl7] default_charset
+        (UTF8, "8859/1"),  # MSH-18 wins over the default
+    ],
+    ids=["msh18-8859-1", "default-8859-1", "msh18-utf-8"],
+)
+def test_a_refusal_is_read_in_the_receiver_s_character_set(
+    ctx: Context, receiver: Receiver, charset: Charset, default_charset: str
+) -> None:
+    receiver.answer = lambda _m: "AE"
+    receiver.charset, receiver.reason = charset, DANISH_REASON
+    ctx = routed(ctx, ehr(receiver.port, "ORU"))
+    hl7 = ctx.settings.hl7.model_copy(update={"default_charset": default_charset})
+    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"hl7": hl7}))
+    through_report(ctx, new_referral(ctx).procedures[0].accession)
+    worker = DeliveryWorker(ctx)
+    assert worker.run_once() == 0
+    worker.close_connections()
+    (row,) = _rows(ctx)
+    assert row.status == OutboxStatus.PENDING
+    assert row.last_error == f"attempt 1: AE: {DANISH_REASON}"
 
 
 def test_no_ack_in_time_is_a_failed_attempt(ctx: Context, clock: Clock, receiver: Receiver) -> None:

@@ -150,3 +150,27 @@ def test_reading_acknowledgments(raw: bytes, code: str, accepted: bool, reason: 
     ack = read_ack(raw, "LBO1")
     assert (ack.code, ack.accepted) == (code, accepted)
     assert reason in ack.text
+
+
+def _refusal(msh18: str, reason: str, codec: str) -> bytes:
+    head = f"MSH|^~\\&|EHR||||||ACK|1|P|2.5.1||||||{msh18}\rMSA|AE|LBO1\r"
+    return head.encode("ascii") + f"ERR||PID^3|204|E||||{reason}\r".encode(codec)
+
+
+@pytest.mark.parametrize(
+    ("msh18", "codec", "default_charset", "sent", "read"),
+    [
+        ("8859/1", "latin-1", "ASCII", "Søren Ærø", "Søren Ærø"),
+        ("UNICODE UTF-8", "utf-8", "8859/1", "Søren Ærø", "Søren Ærø"),
+        ("ASCII", "ascii", "UNICODE UTF-8", "Soeren", "Soeren"),
+        ("", "latin-1", "8859/1", "Søren Ærø", "Søren Ærø"),  # no MSH-18: the default
+        ("", "latin-1", "ASCII", "Søren", "S\ufffdren"),  # HL7's default: a bad byte shows
+        ("", "utf-8", "ASCII", "Søren", "Søren"),  # undeclared UTF-8, as we send it
+        ("8859/1", "utf-8", "ASCII", "Søren", "SÃ¸ren"),  # MSH-18 lies: read as it says
+    ],
+)
+def test_acknowledgments_are_read_in_their_own_character_set(
+    msh18: str, codec: str, default_charset: str, sent: str, read: str
+) -> None:
+    ack = read_ack(_refusal(msh18, sent, codec), "LBO1", default_charset)
+    assert (ack.code, ack.control_id, ack.text) == ("AE", "LBO1", read)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from lysbord.hl7.mllp import Broken, Deframer, wrap
+from lysbord.hl7.parse import decode_leniently
 
 ACCEPTED = frozenset({"AA", "CA"})
 MAX_ACK_BYTES = 1 << 20
@@ -33,14 +34,15 @@ class Ack:
         return self.code in ACCEPTED
 
 
-def read_ack(raw: bytes, expected_id: str) -> Ack:
+def read_ack(raw: bytes, expected_id: str, default_charset: str = "ASCII") -> Ack:
     """The acknowledgment in ``raw``; one for another message counts as a refusal.
 
-    Only MSA (and ERR-8 for the reason) is read, split by the separator MSH names:
-    the codes and control IDs are ASCII in every character set HL7 allows, so UTF-8
-    with replacement is safe for them (a Latin-1 reason text may show a '?').
+    Only MSA (and ERR-8 for the reason) is read, split by the separator MSH names. The
+    receiver answers in its own character set, named in the ACK's MSH-18 (HL7 v2.5.1
+    §2.14.9.18), which need not be ours: a reason in ISO 8859-1 read as UTF-8 would lose
+    its Danish letters in the outbox's last error, where a person has to read it.
     """
-    text = raw.decode("utf-8", errors="replace")
+    text = decode_leniently(raw, default_charset)
     if not text.startswith("MSH") or len(text) < 8:
         return Ack("AE", "", "not an HL7 acknowledgment: it does not start with MSH")
     sep = text[3]
@@ -64,8 +66,16 @@ def _at(fields: list[str], n: int) -> str:
 class MllpConnection:
     """One connection to one receiver; messages go one at a time, each awaiting its ACK."""
 
-    def __init__(self, host: str, port: int, connect_timeout: float, ack_timeout: float) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        connect_timeout: float,
+        ack_timeout: float,
+        default_charset: str = "ASCII",
+    ) -> None:
         self.ack_timeout = ack_timeout
+        self.default_charset = default_charset  # for an ACK whose MSH-18 is empty
         try:
             self._sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as exc:
@@ -77,7 +87,7 @@ class MllpConnection:
         """Send the message (UTF-8, as MSH-18 says) and wait for its acknowledgment."""
         try:
             self._sock.sendall(wrap(message.encode("utf-8")))
-            return read_ack(self._receive(), control_id)
+            return read_ack(self._receive(), control_id, self.default_charset)
         except OSError as exc:
             raise DeliveryError(f"connection failed: {exc}") from None
 

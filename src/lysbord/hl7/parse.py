@@ -120,8 +120,30 @@ def header_of(raw: bytes) -> Header:
 
 def encode_for(header: Header, text: str, default_charset: str = "ASCII") -> bytes:
     """The answer in the sender's character set; what it cannot carry becomes '?'."""
-    codec = CHARSETS.get((header.charset or default_charset).upper(), "ascii")
-    return text.encode(codec, errors="replace")
+    return text.encode(_codec_of(header, default_charset), errors="replace")
+
+
+def decode_leniently(raw: bytes, default_charset: str = "ASCII") -> str:
+    """The text of a message that is read but never refused (an acknowledgment to us).
+
+    Its own MSH-18 says the character set, as for every message we receive (empty:
+    ``default_charset``). Bytes that do not fit it are read as UTF-8 if they are that
+    (receivers that answer in UTF-8 without saying so, as we send), else each such byte
+    becomes U+FFFD: an ACK whose reason cannot be read is still an ACK.
+    """
+    codec = _codec_of(header_of(raw), default_charset)
+    for attempt in (codec, "utf-8"):
+        try:
+            return raw.decode(attempt)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode(codec, errors="replace")
+
+
+def _codec_of(header: Header, default_charset: str) -> str:
+    """The codec for MSH-18, or for ``default_charset`` when it is empty; ASCII (HL7's own
+    default) when the name is none we know."""
+    return CHARSETS.get((header.charset or default_charset).upper(), "ascii")
 
 
 def _segments_text(text: str) -> str:

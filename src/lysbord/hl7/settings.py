@@ -40,7 +40,9 @@ class Hl7InSettings(BaseModel):
     )
     max_frame_bytes: int = Field(4_000_000, ge=1024, description="larger frames are refused")
     default_charset: str = Field(
-        "ASCII", description="character set when MSH-18 is empty (HL7 says ASCII)"
+        "ASCII",
+        description="character set when MSH-18 is empty (HL7 says ASCII), in the messages"
+        " received and in the ACKs of the messages sent",
     )
     application: str = Field("LYSBORD", min_length=1, description="our MSH-3 in answers")
     facility: str = Field("RADIOLOGY", min_length=1, description="our MSH-4 in answers")

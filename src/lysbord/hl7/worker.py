@@ -26,11 +26,14 @@ from lysbord.services.outbox_queue import Claimed, Outcome, backoff, claim, fini
 
 log = logging.getLogger(__name__)
 
-Connect = Callable[[Hl7Destination, Hl7OutSettings], MllpConnection]
+Connect = Callable[[Hl7Destination, Hl7OutSettings, str], MllpConnection]
 
 
-def connect(dest: Hl7Destination, s: Hl7OutSettings) -> MllpConnection:
-    return MllpConnection(dest.host, dest.port, s.connect_timeout_seconds, s.ack_timeout_seconds)
+def connect(dest: Hl7Destination, s: Hl7OutSettings, default_charset: str) -> MllpConnection:
+    """A connection whose ACKs without MSH-18 are read in ``default_charset`` (``[hl7]``'s,
+    the one every message we receive falls back to)."""
+    timeouts = (s.connect_timeout_seconds, s.ack_timeout_seconds)
+    return MllpConnection(dest.host, dest.port, *timeouts, default_charset=default_charset)
 
 
 def start_outbound(ctx: Context) -> DeliveryWorker | None:
@@ -111,7 +114,8 @@ class DeliveryWorker:
             return Outcome(m.id, error=f"cannot render {m.message_type}: {exc!r}")
         conn = self._open.get(dest.name)
         if conn is None:
-            conn = self._open[dest.name] = self._connect(dest, self.settings)
+            charset = self.ctx.settings.hl7.default_charset
+            conn = self._open[dest.name] = self._connect(dest, self.settings, charset)
         ack = conn.exchange(text, control_id(m.id))
         if ack.accepted:
             return Outcome(m.id, sent=True)

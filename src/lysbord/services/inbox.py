@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +39,7 @@ from lysbord.services.context import Context
 from lysbord.services.events import record
 from lysbord.store.db import CompiledOnce
 from lysbord.store.hl7_models import Hl7Message
+from lysbord.store.queries import numbers_of_person
 
 log = logging.getLogger(__name__)
 
@@ -347,9 +358,23 @@ def list_messages(ctx: Context, flt: InboxFilter) -> tuple[list[MessageView], in
         kind = flt.message_type.strip().upper()
         stmt = stmt.where(Hl7Message.message_type.startswith(kind, autoescape=True))
     if flt.cpr:
-        stmt = stmt.where(Hl7Message.cpr == flt.cpr.strip().replace("-", ""))
+        stmt = stmt.where(_of_person(flt.cpr))
     with ctx.uow(readonly=True) as uow:
         s = uow.session
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = stmt.order_by(Hl7Message.id.desc()).limit(flt.limit).offset(flt.offset)
         return [view(row) for row in s.scalars(page)], total
+
+
+def _of_person(cpr: str) -> ColumnElement[bool]:
+    """Messages received under any number the person ever had, merged records included.
+
+    A clerk asks by the number in front of them, which after a merge (A40, or by hand) or
+    a new number (A47) may be the old one: the same messages must come back either way.
+    The number as typed also matches literally, so the messages of a patient not (yet)
+    registered are still found. It joins the person's numbers in one list rather than an
+    OR, which would keep PostgreSQL from the index on ``cpr`` (a scan of the inbox).
+    """
+    number = cpr.strip().replace("-", "")
+    as_typed = select(literal(number, String()))
+    return Hl7Message.cpr.in_(union(numbers_of_person(number.upper()), as_typed))

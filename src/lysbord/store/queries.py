@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from lysbord.domain.errors import (
     UnknownPatient,
@@ -50,6 +50,37 @@ def patient_by_identifier(
     if patient is None:
         raise UnknownPatient("no patient has this identifier", field=field, value=value)
     return survivor(session, patient) if follow_merges else patient
+
+
+def numbers_of_person(value: str) -> Select[tuple[str]]:
+    """Every number of the person ``value`` finds: those of its surviving record and of each
+    record merged into it, directly or not (one statement, for use as a subquery).
+
+    A merge keeps the old record and its numbers and points it at the survivor, so the
+    records of one person are a tree; walking ``merged_into_id`` both ways from the record
+    ``patient_by_identifier`` would pick reaches all of it. An undone merge clears the
+    pointer, which splits them again. An unknown ``value`` gives no rows.
+    """
+    first = (
+        select(PatientIdentifier.patient_id)
+        .where(PatientIdentifier.value == value)
+        .order_by(PatientIdentifier.id)
+        .limit(1)
+    )
+    records = (
+        select(Patient.id, Patient.merged_into_id)
+        .where(Patient.id == first.scalar_subquery())
+        .cte("person_records", recursive=True)
+    )
+    near = aliased(Patient)
+    records = records.union(
+        select(near.id, near.merged_into_id).join(
+            records, or_(near.merged_into_id == records.c.id, near.id == records.c.merged_into_id)
+        )
+    )
+    return select(PatientIdentifier.value).where(
+        PatientIdentifier.patient_id.in_(select(records.c.id))
+    )
 
 
 def procedure_by_accession(
