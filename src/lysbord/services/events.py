@@ -66,6 +66,7 @@ class NewEvent:
 
 
 _COLUMNS = tuple(f.name for f in fields(NewEvent))
+_INSERT_EVENTS = insert(cast(Table, Event.__table__))  # built once: its cache key is kept
 
 
 def record_many(session: Session, events: Sequence[NewEvent]) -> None:
@@ -91,7 +92,7 @@ def record_many(session: Session, events: Sequence[NewEvent]) -> None:
     elif events:
         session.flush()  # events recorded before these keep their place in the id order
         rows = [{name: getattr(e, name) for name in _COLUMNS} for e in events]
-        session.execute(insert(cast(Table, Event.__table__)), rows)
+        session.connection().execute(_INSERT_EVENTS, rows)
 
 
 def move(

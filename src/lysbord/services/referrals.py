@@ -128,22 +128,26 @@ def receive_referral(
     modalities = _modalities(s, cmd.procedures)
     if cmd.preferred_site:
         site_id = site_by_code(s, cmd.preferred_site, field="preferred_site").id
-    referral_id = s.execute(
-        insert(_REFERRALS).returning(_REFERRALS.c.id),
-        {
-            "patient_id": patient_id,
-            "referring_unit": cmd.referring_unit.strip(),
-            "clinical_question": cmd.clinical_question.strip(),
-            "priority": cmd.priority.value,
-            "received_at": received,
-            "due_at": deadlines.due_at,
-            "notify_by": deadlines.notify_by,
-            "earliest_at": deadlines.earliest_at,
-            "preferred_site_id": site_id,
-            "placer_order_number": cmd.placer_order_number,
-            "created_by": actor,
-        },
-    ).scalar_one()
+    referral_id = (
+        s.connection()
+        .execute(
+            _INSERT_REFERRAL,
+            {
+                "patient_id": patient_id,
+                "referring_unit": cmd.referring_unit.strip(),
+                "clinical_question": cmd.clinical_question.strip(),
+                "priority": cmd.priority.value,
+                "received_at": received,
+                "due_at": deadlines.due_at,
+                "notify_by": deadlines.notify_by,
+                "earliest_at": deadlines.earliest_at,
+                "preferred_site_id": site_id,
+                "placer_order_number": cmd.placer_order_number,
+                "created_by": actor,
+            },
+        )
+        .scalar_one()
+    )
     procedures = _add_procedures(ctx, s, referral_id, cmd.procedures, modalities, now)
     received_event = NewEvent(
         "referral.received",
@@ -160,17 +164,26 @@ def receive_referral(
     return Intake(referral_id, patient_id, procedures)
 
 
+# Intake's statements, built once: SQLAlchemy memoizes a statement's cache key on the
+# object, and building them afresh for every HL7 order cost more than running them.
+_INSERT_REFERRAL = insert(_REFERRALS).returning(_REFERRALS.c.id)
+_PATIENT_BY_NUMBER = (
+    select(_PATIENTS.c.id, _PATIENTS.c.preferred_site_id, _PATIENTS.c.merged_into_id)
+    .join_from(_PATIENTS, _IDENTIFIERS, _IDENTIFIERS.c.patient_id == _PATIENTS.c.id)
+    .where(_IDENTIFIERS.c.value == bindparam("number"))
+    .order_by(_IDENTIFIERS.c.id)
+    .limit(1)
+)
+_MODALITIES = select(_CODES.c.code, _CODES.c.modality).where(
+    _CODES.c.code.in_(bindparam("codes", expanding=True))
+)
+_INSERT_PROCEDURES = insert(_PROCEDURES).returning(_PROCEDURES.c.id, sort_by_parameter_order=True)
+_SET_ACCESSION = update(_PROCEDURES).where(_PROCEDURES.c.id == bindparam("pid"))
+
+
 def _patient_of(s: Session, cpr: str) -> tuple[int, int | None]:
     """The patient's id and preferred site; a merged record's survivor, as the ORM path finds."""
-    p, ident = _PATIENTS.c, _IDENTIFIERS.c
-    stmt = (
-        select(p.id, p.preferred_site_id, p.merged_into_id)
-        .join_from(_PATIENTS, _IDENTIFIERS, ident.patient_id == p.id)
-        .where(ident.value == cpr)
-        .order_by(ident.id)
-        .limit(1)
-    )
-    row = s.execute(stmt).first()
+    row = s.connection().execute(_PATIENT_BY_NUMBER, {"number": cpr}).first()
     if row is not None and row.merged_into_id is None:
         return row.id, row.preferred_site_id
     patient = patient_by_identifier(s, cpr)  # raises UnknownPatient, or follows the merges
@@ -179,9 +192,8 @@ def _patient_of(s: Session, cpr: str) -> tuple[int, int | None]:
 
 def _modalities(s: Session, codes: Sequence[str]) -> dict[str, str]:
     """Each code's modality, in one statement; an unknown code is refused by its position."""
-    c = _CODES.c
-    stmt = select(c.code, c.modality).where(c.code.in_(set(codes)))
-    found: dict[str, str] = dict(s.execute(stmt).tuples().all())
+    rows = s.connection().execute(_MODALITIES, {"codes": sorted(set(codes))})
+    found: dict[str, str] = dict(rows.tuples().all())
     for i, code in enumerate(codes):
         if code not in found:
             procedure_code(s, code, field=f"procedures[{i}]")  # raises UnknownProcedureCode
@@ -208,17 +220,15 @@ def _add_procedures(
         }
         for code, uid in zip(codes, uids, strict=True)
     ]
-    stmt = insert(_PROCEDURES).returning(_PROCEDURES.c.id, sort_by_parameter_order=True)
-    ids = s.execute(stmt, rows).scalars().all()
+    ids = s.connection().execute(_INSERT_PROCEDURES, rows).scalars().all()
     # The database id is unique across every node sharing the database.
     prefix = ctx.settings.accession_prefix
     procedures = [
         Requested(pid, code, modalities[code], f"{prefix}{pid:08d}", uid)
         for pid, code, uid in zip(ids, codes, uids, strict=True)
     ]
-    s.execute(
-        update(_PROCEDURES).where(_PROCEDURES.c.id == bindparam("pid")),
-        [{"pid": p.id, "accession": p.accession} for p in procedures],
+    s.connection().execute(
+        _SET_ACCESSION, [{"pid": p.id, "accession": p.accession} for p in procedures]
     )
     return procedures
 
