@@ -31,7 +31,7 @@ from lysbord.store.models import Appointment, PatientIdentifier, ProcedureCode
 
 SUITE = "booking"
 QUICK = os.environ.get("LYSBORD_BENCH_QUICK") == "1"  # a small region, to try the bench out
-SCALE, SAMPLES, PER_CLIENT = (0.05, 30, 10) if QUICK else (1.0, 300, 100)
+SCALE, SAMPLES, PER_CLIENT = (0.05, 30, 40) if QUICK else (1.0, 300, 100)
 CLIENTS = 8
 PRIORITIES = (Priority.ROUTINE, Priority.URGENT, Priority.CANCER_PATHWAY)
 
