@@ -187,3 +187,17 @@ def test_a_placer_number_in_use_is_refused_and_nothing_is_created(
     assert "placer order number is in use already" in (rejected(ctx, msg).reason or "")
     assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
     still_usable(ctx, client)
+
+
+def test_a_nul_character_is_refused_and_kept(ctx: Context, client: MllpClient) -> None:
+    """HL7 text holds no NUL, and PostgreSQL refuses it in text columns: AR naming where,
+    the header's values kept with U+FFFD, the raw bytes as sent (found by the fuzz test:
+    the door had closed the connection unanswered)."""
+    raw = sample("adt_a05.hl7", cpr=random_cpr(), id=(lost := cid())).replace(b"|PAS|", b"|\x00AS|")
+    answer = client.call(raw)
+    assert segment(answer, "MSA")[1:3] == ["AR", lost]
+    assert "NUL" in segment(answer, "MSA")[3]
+    assert segment(answer, "ERR")[1].startswith("MSH^1^3^")  # v2.3: ERR-1
+    kept = rejected(ctx, lost)
+    assert kept.sender_app == "\ufffdAS" and inbox.get_message(ctx, kept.id).raw == raw
+    still_usable(ctx, client)

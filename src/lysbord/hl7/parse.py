@@ -106,8 +106,23 @@ def parse(raw: bytes, default_charset: str = "ASCII") -> Parsed:
             header=loose,
         ) from None
     text = _segments_text(text.lstrip("\r\n"))
+    if "\x00" in text:
+        raise Hl7ParseError(
+            "a NUL character, which HL7 text may not hold",
+            field=_where(text, text.index("\x00")),
+            code=DATA_TYPE,
+            header=loose,
+        )
     header = _checked(_header(_msh_text(text)))
     return Parsed(header, hl7.parse(text), codecs.lookup(codec).name)
+
+
+def _where(text: str, offset: int) -> str:
+    """``SEG-n`` of the character at ``offset`` (MSH counts its separator as MSH-1)."""
+    start = text.rfind("\r", 0, offset) + 1
+    segment, sep = text[start : start + 3], text[3:4] or "|"
+    n = text.count(sep, start, offset)
+    return f"{segment}-{n + 1 if segment == 'MSH' else n}"
 
 
 def header_of(raw: bytes) -> Header:

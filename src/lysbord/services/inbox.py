@@ -62,6 +62,14 @@ class Received:
     charset: str = ""
     cpr: str | None = None
 
+    def __post_init__(self) -> None:
+        """Header values go to text columns and look-ups (see ``_storable``)."""
+        for name in ("peer", "sender_app", "sender_facility", "control_id", "message_type",
+                     "version", "charset", "cpr"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _text(value))
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -258,13 +266,26 @@ def _write(
 
 
 def _outcome(outcome: Outcome, now: datetime) -> dict[str, object]:
-    return {
-        "status": outcome.status,
-        "answer": outcome.answer,
-        "reason": outcome.reason,
-        "location": outcome.location,
-        "updated_at": now,
-    }
+    return _storable(
+        {
+            "status": outcome.status,
+            "answer": outcome.answer,
+            "reason": outcome.reason,
+            "location": outcome.location,
+            "updated_at": now,
+        }
+    )
+
+
+def _storable(row: dict[str, object]) -> dict[str, object]:
+    return {k: _text(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _text(value: str) -> str:
+    """NUL becomes U+FFFD: PostgreSQL refuses NUL in text, and a message whose header or
+    reason carries one must still be kept and answered (its raw bytes keep it as sent).
+    The same every time, so a copy still finds its original."""
+    return value.replace("\x00", "\ufffd")
 
 
 def _new_row(msg: Received, outcome: Outcome, now: datetime) -> dict[str, object]:
