@@ -14,7 +14,7 @@ from lysbord.domain.errors import (
     InvalidValue,
     NotFound,
 )
-from lysbord.services import booking, mpps, procedures
+from lysbord.services import booking, mpps, mpps_queue, procedures
 from lysbord.services.context import Context
 from lysbord.services.mpps import ScheduledRef, StepReport
 from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
@@ -138,7 +138,7 @@ def test_the_step_is_found_by_step_id_or_study_uid_alone(ctx: Context) -> None:
 def test_off_worklist_step_is_kept_visible_without_a_procedure(ctx: Context) -> None:
     view = started(ctx, step_uid := uid(), ScheduledRef(accession="NOSUCH1"))
     assert view.procedure_id is None
-    assert step_uid in [v.mpps_uid for v in mpps.unmatched_steps(ctx)]
+    assert step_uid in [v.mpps_uid for v in mpps_queue.unmatched_steps(ctx)[0]]
     with ctx.uow(readonly=True) as uow:
         reasons = uow.session.scalars(select(Event.reason).where(Event.kind == "mpps.unmatched"))
         assert any("NOSUCH1" in (r or "") for r in reasons)
@@ -236,7 +236,7 @@ def test_a_group_step_moves_every_procedure_it_names_each_with_its_events(ctx: C
     finished(ctx, step_uid, "COMPLETED", series_uids=[uid()])
     assert (state(ctx, thorax), state(ctx, abdomen)) == ("completed", "completed")
     assert moves(ctx, abdomen)[-1] == ("in-progress", "completed", f"dicom:{AE}")
-    assert step_uid not in [v.mpps_uid for v in mpps.unmatched_steps(ctx)]
+    assert step_uid not in [v.mpps_uid for v in mpps_queue.unmatched_steps(ctx)[0]]
 
 
 def test_a_discontinued_group_step_discontinues_each_procedure_with_the_reason(
@@ -287,7 +287,7 @@ def test_an_unknown_item_in_a_group_is_kept_visible_and_the_known_ones_move(
         ctx, step_uid := uid(), ScheduledRef(accession=accession), ScheduledRef("NOSUCH2")
     )
     assert (view.accessions, state(ctx, accession)) == ([accession], "in-progress")
-    [unmatched] = [v for v in mpps.unmatched_steps(ctx) if v.mpps_uid == step_uid]
+    [unmatched] = [v for v in mpps_queue.unmatched_steps(ctx)[0] if v.mpps_uid == step_uid]
     assert unmatched.unmatched_reason is not None and "NOSUCH2" in unmatched.unmatched_reason
     assert accession not in unmatched.unmatched_reason
     with ctx.uow(readonly=True) as uow:

@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from lysbord.api.app import create_app
 from lysbord.config import DicomPeer
+from lysbord.domain.access import Role
 from lysbord.services.check import run_checks
+from lysbord.services.mpps import ScheduledRef
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401
     anon_fixture,
@@ -23,6 +25,7 @@ from tests.integration.api_fixtures import (  # noqa: F401
     procedure,
     register,
 )
+from tests.integration.test_mpps_service import AE, started, uid
 from tests.integration.test_reconcile import booked, send
 from tests.web_fixtures import bearer
 
@@ -206,3 +209,18 @@ def test_study_list_filters(api, ctx):
         api.get("/api/v1/studies", params={"from": "2026-12-02", "to": "2026-12-01"}), 422, "to"
     )
     problem(api.get("/api/v1/studies/1.2.3.4"), 404, "study_uid")
+
+
+def test_unmatched_mpps_steps_for_radiographers_and_managers(api, api_as, anon, ctx):
+    thorax, _ = booked(ctx)
+    started(ctx, first := uid(), ScheduledRef(accession=thorax), ScheduledRef("NOSUCH9"))
+    started(ctx, uid(), ScheduledRef(accession="NOSUCH8"))
+    page = ok(api_as(Role.radiographer).get("/api/v1/mpps/unmatched", params={"limit": 1}))
+    assert (page["total"], page["limit"], len(page["items"])) == (2, 1, 1)
+    item = page["items"][0]
+    assert (item["mpps_uid"], item["calling_ae"], item["accessions"]) == (first, AE, [thorax])
+    assert "NOSUCH9" in item["unmatched_reason"] and item["started_at"].endswith("Z")
+    assert ok(api_as(Role.manager).get("/api/v1/mpps/unmatched"))["total"] == 2
+    problem(api_as(Role.booking_clerk).get("/api/v1/mpps/unmatched"), 403, None)
+    problem(anon.get("/api/v1/mpps/unmatched"), 401, "Authorization")
+    problem(api.get("/api/v1/mpps/unmatched", params={"limit": 0}), 422, "limit")

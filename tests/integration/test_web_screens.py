@@ -19,13 +19,15 @@ from lysbord.domain.access import Role
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.domain.workflow import ProcedureState
-from lysbord.services import booking, procedures, referrals, reports
+from lysbord.services import booking, mpps, procedures, referrals, reports
 from lysbord.services.booking import SlotSearch
 from lysbord.services.context import Context
+from lysbord.services.mpps import ScheduledRef, StepReport
 from lysbord.services.procedures import Action
 from lysbord.web import i18n
 from lysbord.web.pages.rooms import DESK_ACTIONS
 from tests.helpers import new_patient, new_referral, random_cpr
+from tests.integration.test_mpps_service import uid
 from tests.web_fixtures import csrf_of, signed_in
 
 R = Role
@@ -244,3 +246,17 @@ def test_a_typed_in_referral_gets_its_deadline_and_goes_to_booking(
     [ref] = referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[0]
     assert ref.priority == Priority.CANCER_PATHWAY and ref.referring_unit == "Egen læge"
     assert send(cpr="0101").status_code == 422
+
+
+def test_unmatched_page_lists_mpps_steps_no_procedure_claims(web: TestClient, ctx: Context) -> None:
+    attributes = {"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Ærø^Søren"}]}}
+    refs = (ScheduledRef(accession="NOSUCH5", step_id="S5"),)
+    mpps.start_step(ctx, StepReport(uid(), "AAACT1", "IN PROGRESS", attributes, refs=refs))
+    signed_in(web, ctx, R.radiographer)
+    html = web.get("/unmatched").text
+    steps = html[html.index('id="unmatched-steps"') :]
+    assert "Udførte trin uden undersøgelse" in html and "AAACT1" in steps
+    assert "Ærø, Søren" in steps and "NOSUCH5/S5/-" in steps
+    assert "no procedure for accession/step/study NOSUCH5/S5/-" in steps
+    web.get("/lang?to=en")
+    assert "Performed steps without a procedure" in web.get("/unmatched").text

@@ -21,6 +21,7 @@ from lysbord.services import booking, procedures, referrals, tracker
 from lysbord.services.check import run_checks
 from lysbord.services.context import Context
 from lysbord.store.archive_models import Instance, Series, Study
+from lysbord.web.queries_work import reading_list
 from tests.dicomdata import ct_series
 from tests.helpers import new_patient, new_referral
 from tests.interop.conftest import dcmtk
@@ -130,7 +131,8 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(
 def test_a_group_case_thorax_and_abdomen_in_one_acquisition(
     ctx: Context, door: DicomDoor, tmp_path: Path
 ) -> None:
-    """One MPPS performs both procedures; the images carry the thorax's keys and reconcile to it."""
+    """One MPPS performs both procedures; the images carry the thorax's keys and reconcile to
+    it, and count for the abdomen too: both wait on the reading worklist with that study."""
     group = booked_group(ctx)
     (thorax, study_uid), (abdomen, _) = group
     assoc = mpps_association(door)
@@ -149,4 +151,9 @@ def test_a_group_case_thorax_and_abdomen_in_one_acquisition(
     with ctx.uow(readonly=True) as uow:
         study = uow.session.scalars(select(Study).where(Study.study_uid == study_uid)).one()
         assert study.procedure_id == procedures.get_procedure(ctx, thorax).procedure.id
+    items, _ = reading_list(ctx, modality="CT", offset=0)
+    reading = {i.accession: (i.study_uid, i.images_received_at is not None) for i in items}
+    assert reading == {thorax: (study_uid, True), abdomen: (study_uid, True)}
+    shared = procedures.get_procedure(ctx, abdomen)
+    assert shared.procedure.study is not None and shared.procedure.study.shared_from == thorax
     assert [f.rule for f in run_checks(ctx, blobs=False) if f.count] == []

@@ -9,6 +9,7 @@ from lysbord.api import deps, problems
 from lysbord.api.routers import (
     booking,
     hl7,
+    mpps,
     outbox,
     patients,
     procedures,
@@ -34,6 +35,7 @@ ROUTERS = (
     tracker,
     region,
     studies,
+    mpps,
     outbox,
     hl7,
 )

@@ -83,11 +83,12 @@ def get_user(
 Reader = Annotated[CurrentUser, Depends(get_user)]
 
 
-def actor_for(*roles: Role) -> Callable[..., str]:
-    """A write's dependency: the caller's username, if one of ``roles`` (or admin) may."""
+def actor_for(*roles: Role, read: bool = False) -> Callable[..., str]:
+    """A write's dependency: the caller's username, if one of ``roles`` (or admin) may;
+    ``read=True`` for a read kept to some roles, which a manager may also make."""
 
     def dependency(request: Request, ctx: ContextDep, user: Reader) -> str:
-        if not user.may(*roles):
+        if not user.may(*roles, read=read):
             record_denied(ctx, user, f"{request.method} {request.url.path}", tuple(roles))
             raise NotPermitted(roles)
         return user.username
@@ -105,6 +106,7 @@ ClerkActor = Annotated[str, Depends(actor_for(R.booking_clerk, R.screening_coord
 RadiographerActor = Annotated[str, Depends(actor_for(R.radiographer))]
 RadiologistActor = Annotated[str, Depends(actor_for(R.radiologist))]
 AdminActor = Annotated[str, Depends(actor_for(R.admin))]
+RadiographerReader = Annotated[str, Depends(actor_for(R.radiographer, read=True))]
 
 
 async def _not_authenticated(request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from lysbord.domain.workflow import TERMINAL, ProcedureState
+from lysbord.services import grouped
 from lysbord.services.context import Context
 from lysbord.services.tracker import placed_in_sql, placements
 from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
@@ -222,6 +223,13 @@ def study_agrees_with_procedure(s: Session, ctx: Context) -> Iterator[str]:
         yield f"procedure {acc} has {n} studies"
 
 
+def group_shares_images(s: Session, ctx: Context) -> Iterator[str]:
+    """IHE group case: a study linked to one procedure of a performed step is the images
+    of every procedure the step links (services/grouped.py), so none still waits for them."""
+    for acc, uid, owner in grouped.missing_shared_images(s):
+        yield f"procedure {acc} shares study {uid} of {owner} in a group case but has no images"
+
+
 def conflicts_resolved(s: Session, ctx: Context) -> Iterator[str]:
     stmt = (
         select(InstanceConflict)
@@ -272,6 +280,7 @@ def _blobs(s: Session) -> Iterator[tuple[str, str]]:
 
 STUDY_PLACED = "every study is linked, unmatched with a reason, or assigned to a patient"
 STUDY_AGREES = "a linked study is its procedure's patient's, and the procedure's only images"
+GROUP_SHARES = "a group case's study counts as images received for each of its procedures"
 CONFLICTS = "no instance conflict waits unresolved"
 BLOBS = "every stored instance's blob exists and matches its sha256"
 
@@ -287,6 +296,7 @@ RULES: dict[str, Rule] = {
     "merged records hold no studies": merged_patients_hold_no_studies,
     STUDY_PLACED: study_placed,
     STUDY_AGREES: study_agrees_with_procedure,
+    GROUP_SHARES: group_shares_images,
     CONFLICTS: conflicts_resolved,
     BLOBS: blobs_intact,
 }

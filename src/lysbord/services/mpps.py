@@ -14,11 +14,15 @@ follows the step, each move its own event. The rules, all or none:
 * an item naming no procedure we know (off-worklist work, a typing error) never
   refuses the step: the scanner cannot correct it and the exam must not vanish.
   The step is kept, linked to the procedures that did resolve, with an
-  ``unmatched_reason`` naming the other items; it is listed by ``unmatched_steps``
-  and recorded as an ``mpps.unmatched`` event, as a step naming nothing known is;
+  ``unmatched_reason`` naming the other items; it is listed by
+  ``mpps_queue.unmatched_steps`` and recorded as an ``mpps.unmatched`` event, as a
+  step naming nothing known is;
 * a procedure that cannot make the move (cancelled, not booked, already ended)
   refuses the whole message (IllegalTransition naming its accession), and so do
   items naming procedures of different patients: no procedure moves, no row is kept.
+
+The one study of a group case counts for all its procedures (``services/grouped.py``):
+when the step links a procedure whose study already came, the others get it too.
 
 Each use case is one transaction: a refused message writes nothing.
 """
@@ -43,6 +47,7 @@ from lysbord.domain.errors import (
     NotFound,
 )
 from lysbord.domain.workflow import ProcedureState
+from lysbord.services import grouped
 from lysbord.services import mpps_links as links
 from lysbord.services.context import Context
 from lysbord.services.events import move
@@ -114,6 +119,7 @@ def start_step(ctx: Context, report: StepReport) -> StepView:
             _start_procedure(s, procedure, actor, now, report.mpps_uid)
         _insert(s, step)
         links.link(s, step, found, actor=actor)
+        grouped.share_linked(s, found.procedures, actor=actor, at=now)
         view = _view(s, step)
         _commit(uow.session, report.mpps_uid)
     return view
@@ -152,20 +158,6 @@ def get_step(ctx: Context, mpps_uid: str) -> StepView:
         if step is None:
             raise NotFound("no such MPPS", field="mpps_uid", value=mpps_uid)
         return _view(uow.session, step)
-
-
-def unmatched_steps(ctx: Context, limit: int = 500) -> list[StepView]:
-    """Steps with scheduled steps no procedure claims (off-worklist work, a wrong accession
-    in a group): a person must assign or explain them."""
-    with ctx.uow(readonly=True) as uow:
-        s = uow.session
-        stmt = (
-            select(PerformedStep)
-            .where(PerformedStep.unmatched_reason.is_not(None))
-            .order_by(PerformedStep.created_at, PerformedStep.id)
-            .limit(limit)
-        )
-        return [_view(s, step) for step in s.scalars(stmt)]
 
 
 def _actor(calling_ae: str) -> str:

@@ -10,9 +10,10 @@ a study's regions are its series' BodyPartExamined values and its linked procedu
 catalogue body part, each widened to the coarse regions it covers (``COVERS``:
 composite DICOM terms such as CHESTABDOMEN cover CHEST and ABDOMEN; organ terms name
 their region, HEART is CHEST, LIVER is ABDOMEN). A study is a prior of a procedure
-when it is the same patient's, is not the procedure's own study (and, once that has
-arrived, was made before it), and its regions overlap those of the procedure's code,
-whatever the modality: a chest X-ray is a relevant prior for a CT of the thorax. A study
+when it is the same patient's, is not the procedure's own study (or, without one, its
+group case's: services/grouped.py; and, once that has arrived, was made before it),
+and its regions overlap those of the procedure's code, whatever the modality: a chest
+X-ray is a relevant prior for a CT of the thorax. A study
 with no body part at all cannot be placed, so it is never offered as a prior; it still
 appears in the patient's list. Newest first, the newest MAX_STUDIES of the patient.
 """
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from lysbord.services import studies
+from lysbord.services import grouped, studies
 from lysbord.services.context import Context
 from lysbord.services.studies import StudyView
 from lysbord.services.views import RegionStudy, primary_identifiers
@@ -92,7 +93,8 @@ def patient_studies(ctx: Context, cpr: str) -> list[RegionStudy]:
 def of_procedure(ctx: Context, accession: str) -> tuple[str | None, list[RegionStudy]]:
     """The viewer link of the procedure's study with its priors, and the priors themselves.
 
-    The link is None until the procedure's images have arrived.
+    The link is None until the procedure's images have arrived; a procedure of a group
+    case without a study of its own opens the group's (``services/grouped.py``).
     """
     with ctx.uow(readonly=True) as uow:
         s = uow.session
@@ -103,7 +105,7 @@ def of_procedure(ctx: Context, accession: str) -> tuple[str | None, list[RegionS
             select(Study)
             .where(or_(Study.procedure_id == procedure.id, Study.study_uid == procedure.study_uid))
             .order_by(Study.id)
-        ).first()
+        ).first() or _shared(s, procedure.id)
         mine = (own.study_uid, own.study_date, own.study_time) if own else None
     found = [
         st
@@ -116,6 +118,12 @@ def of_procedure(ctx: Context, accession: str) -> tuple[str | None, list[RegionS
     if mine is None:
         return None, found
     return viewer_url(mine[0], *(st.study_uid for st in found)), found
+
+
+def _shared(s: Session, procedure_id: int) -> Study | None:
+    """The study of the procedure's group case, when it has none of its own."""
+    found = grouped.studies_of(s, [procedure_id]).get(procedure_id)
+    return s.get(Study, found.study_id) if found else None
 
 
 def _region_studies(ctx: Context, number: str) -> list[RegionStudy]:

@@ -16,7 +16,9 @@ or later series joins the study row as it is, assignment and corrections kept).
 
 A link corrects the study's *effective* patient key, name and accession to the
 order's (IHE SWF: the archive takes the RIS's demographics); ``received_*`` keep
-what the modality sent, and retrieval applies the effective values.
+what the modality sent, and retrieval applies the effective values. In an MPPS group
+case the linked study also counts for the other procedures of the step
+(``services/grouped.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from lysbord.config import Settings
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import UnknownPatient
 from lysbord.domain.workflow import ProcedureState
+from lysbord.services import grouped
 from lysbord.services.context import Context
 from lysbord.services.events import record
 from lysbord.services.views import primary_identifiers
@@ -116,17 +119,19 @@ def link_study(
         matched_by=how,
         **changes(before, study),
     )
+    grouped.share_images(s, procedure, study.study_uid, actor=actor, at=at)
 
 
 def unlink_study(s: Session, study: Study, *, actor: str, at: datetime, reason: str) -> None:
-    """Take a study off its procedure; without other images the procedure waits for them again."""
+    """Take a study off its procedure; without other images (its own or its group's) the
+    procedure, and each of its group left with none, waits for them again."""
     if study.procedure_id is None:
         return
     procedure = s.get_one(Procedure, study.procedure_id, with_for_update=True)
     referral = s.get_one(Referral, procedure.referral_id)
     study.procedure_id = None
     s.flush()
-    if other_study_uid(s, study, procedure) is None:
+    if not grouped.studies_of(s, [procedure.id]):
         procedure.images_received_at = None
     record(
         s,
@@ -139,6 +144,7 @@ def unlink_study(s: Session, study: Study, *, actor: str, at: datetime, reason: 
         reason=reason,
         study_uid=study.study_uid,
     )
+    grouped.unshare_images(s, procedure, study.study_uid, actor=actor, at=at, reason=reason)
 
 
 def refusal(s: Session, study: Study, procedure: Procedure) -> str | None:

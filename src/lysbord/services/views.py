@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from lysbord.domain.tracking import Flags, ProcedureSnapshot, Queue, flags, referral_queue
 from lysbord.domain.workflow import ProcedureState
-from lysbord.store.archive_models import Instance, Series, Study
+from lysbord.services import grouped
+from lysbord.store.archive_models import Instance, Series
 from lysbord.store.models import (
     Appointment,
     Event,
@@ -99,6 +100,7 @@ class StudySummary:
     series_count: int
     instance_count: int
     received_at: datetime
+    shared_from: str | None = None  # a group case's study: the accession it is linked to
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,20 +320,26 @@ def study_counts(session: Session, study_ids: Collection[int]) -> dict[int, Stud
 
 
 def study_summaries(session: Session, procedure_ids: Sequence[int]) -> dict[int, StudySummary]:
-    """The study linked to each procedure that has one (the first, should there be more)."""
-    rows = session.execute(
-        select(Study.id, Study.procedure_id, Study.study_uid, Study.received_at)
-        .where(Study.procedure_id.in_(procedure_ids))
-        .order_by(Study.id.desc())
-    ).tuples()
-    first = {procedure_id: (sid, uid, at) for sid, procedure_id, uid, at in rows.all()}
-    counts = study_counts(session, [sid for sid, _, _ in first.values()])
+    """The study of each procedure that has one: its own (the first, should there be more),
+    else its group case's (``services/grouped.py``), naming the procedure it came with."""
+    found = grouped.studies_of(session, procedure_ids)
+    counts = study_counts(session, [f.study_id for f in found.values()])
+    owners = {f.procedure_id for pid, f in found.items() if f.procedure_id != pid}
+    accessions = dict(
+        session.execute(select(Procedure.id, Procedure.accession).where(Procedure.id.in_(owners)))
+        .tuples()
+        .all()
+    )
     return {
-        procedure_id: StudySummary(
-            uid, counts[sid].modalities, counts[sid].series_count, counts[sid].instance_count, at
+        pid: StudySummary(
+            f.study_uid,
+            counts[f.study_id].modalities,
+            counts[f.study_id].series_count,
+            counts[f.study_id].instance_count,
+            f.received_at,
+            accessions.get(f.procedure_id) if f.procedure_id != pid else None,
         )
-        for procedure_id, (sid, uid, at) in first.items()
-        if procedure_id is not None
+        for pid, f in found.items()
     }
 
 

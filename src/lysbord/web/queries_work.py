@@ -7,13 +7,16 @@ page only, so a long queue costs no more than a short one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session
 
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
+from lysbord.services import grouped
 from lysbord.services.context import Context
 from lysbord.services.tracker import UNASSIGNED
 from lysbord.services.tracker_sql import bind, placed, prefer_index_lookups, stage_of
@@ -131,10 +134,11 @@ def reading_list(
             p.id: display_name(p) for p in s.scalars(select(Patient).where(Patient.id.in_(ids)))
         }
         numbers = primary_identifiers(s, ids)
+        uids = _study_uids(s, [p for p, _, _ in rows])
         items = [
             ReadingItem(
                 p.accession or "",
-                p.study_uid,
+                uids[p.id],
                 code.name,
                 code.modality,
                 ref.priority,
@@ -148,3 +152,10 @@ def reading_list(
             for p, code, ref in rows
         ]
         return items, total
+
+
+def _study_uids(s: Session, procedures: Sequence[Procedure]) -> dict[int, str]:
+    """The UID the viewer opens: the study linked to the procedure, or its group case's
+    (``services/grouped.py``); without one, the UID the RIS issued for it."""
+    found = grouped.studies_of(s, [p.id for p in procedures])
+    return {p.id: found[p.id].study_uid if p.id in found else p.study_uid for p in procedures}

@@ -2,6 +2,9 @@
 
 A study waits here with the reason it matched nothing (``services.reconcile``) until
 someone says whose it is: a procedure (by accession number) or a patient only.
+Below them, the scanners' performed steps (MPPS) that named a scheduled step no
+procedure claims (``services.mpps_queue``), oldest first: shown so that a person
+finds the exam, to be read only (the studies it produced are assigned above).
 ``services.studies.assign_study`` checks the choice and corrects the study's effective
 patient and accession; the received values stay on record.
 """
@@ -15,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
-from lysbord.services import studies
+from lysbord.services import mpps_queue, studies
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import CtxDep, R, field_errors, redirect
 from lysbord.web.templating import render
@@ -37,6 +40,7 @@ def _queue(
     status_code: int = 200,
 ) -> HTMLResponse:
     items, total = studies.list_unmatched(ctx, PAGE_SIZE, offset)
+    steps, steps_total = mpps_queue.unmatched_steps(ctx, PAGE_SIZE)
     return render(
         request,
         "unmatched/list.html",
@@ -48,12 +52,15 @@ def _queue(
         failed=failed,
         typed=typed or {},
         errors=errors or {},
+        steps=steps,
+        steps_total=steps_total,
     )
 
 
 @router.get("/unmatched", response_class=HTMLResponse)
 def index(request: Request, ctx: CtxDep, user: Assigner, offset: Offset = 0) -> HTMLResponse:
-    """Studies that matched no procedure, newest first, each with the reason."""
+    """Studies that matched no procedure, newest first, each with the reason; then the
+    performed steps (MPPS) that named a scheduled step no procedure claims."""
     return _queue(request, ctx, offset)
 
 
