@@ -245,6 +245,6 @@ def _view(s: Session, step: PerformedStep) -> StepView:
         series_uids=list(step.series_uids),
         created_at=step.created_at,
         updated_at=step.updated_at,
-        accessions=links.accessions(s, step),
+        accessions=links.accessions(s, [step.id])[step.id],
         unmatched_reason=step.unmatched_reason,
     )

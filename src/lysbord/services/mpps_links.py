@@ -101,14 +101,19 @@ def linked(s: Session, step: PerformedStep) -> list[Procedure]:
     return list(s.scalars(stmt.with_for_update(of=Procedure)))
 
 
-def accessions(s: Session, step: PerformedStep) -> list[str]:
+def accessions(s: Session, step_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The accessions each step performs, in procedure id order: one query for a page."""
     stmt = (
-        select(Procedure.accession)
+        select(Link.performed_step_id, Procedure.accession)
         .join(Link, Link.procedure_id == Procedure.id)
-        .where(Link.performed_step_id == step.id)
+        .where(Link.performed_step_id.in_(step_ids))
         .order_by(Procedure.id)
     )
-    return [a for a in s.scalars(stmt) if a is not None]
+    found: dict[int, list[str]] = {i: [] for i in step_ids}
+    for step_id, accession in s.execute(stmt).tuples():
+        if accession is not None:
+            found[step_id].append(accession)
+    return found
 
 
 def other_statuses(s: Session, step: PerformedStep, procedure: Procedure) -> list[str]:

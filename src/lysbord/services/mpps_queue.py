@@ -60,7 +60,8 @@ def unmatched_steps(
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         order = (PerformedStep.created_at, PerformedStep.id)
         page = s.scalars(stmt.order_by(*order).limit(limit).offset(offset)).all()
-        return [_view(step, links.accessions(s, step)) for step in page], total
+        performs = links.accessions(s, [step.id for step in page])
+        return [_view(step, performs[step.id]) for step in page], total
 
 
 def _view(step: PerformedStep, accessions: list[str]) -> UnmatchedStep:
