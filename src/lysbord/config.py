@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     http_workers: int = Field(2, ge=1, le=64, description="processes serving the HTTP port")
     dicom_host: str = "127.0.0.1"
     dicom_port: int = Field(11112, ge=0, le=65535)
-    dicom_workers: int = Field(2, ge=1, le=64, description="processes sharing the DICOM port")
+    dicom_workers: int = Field(4, ge=1, le=64, description="processes accepting on the DICOM port")
     hl7_port: int = Field(2575, ge=0, le=65535)
     ae_title: str = Field("LYSBORD", min_length=1, max_length=16)
     dicom_peers: list[DicomPeer] = Field(

@@ -3,8 +3,9 @@
 The HTTP door runs in this process and in ``http_workers - 1`` child processes, all
 accepting on the one listening socket this process binds (whichever is free takes
 the next connection: a GIL per process, so parallel clients use every core). The
-DICOM door runs in ``dicom_workers`` child processes that share its port
-(SO_REUSEPORT). Each child has its own database engine and stops by itself when this
+DICOM door runs in ``dicom_workers`` child processes, likewise on one socket bound
+here; the least busy of them takes the next association (``dicom.server.Shared``).
+Each child has its own database engine and stops by itself when this
 process dies, even by SIGKILL (``watch_parent``). The HL7 MLLP door runs on its own
 thread and event loop in this process. SIGINT/SIGTERM stop HTTP first (open requests
 finish), then the child processes.
@@ -43,10 +44,13 @@ def serve(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     hl7_door = Hl7Door(ctx)  # binds its port now: a port in use fails before anything starts
     http = socket.create_server((s.http_host, s.http_port), backlog=2048)
+    dicom = socket.create_server((s.dicom_host, s.dicom_port), backlog=128)
     workers: list[BaseProcess] = []
     outbound = None
     try:  # a SIGTERM while starting also stops what has started (workers: watch_parent)
-        workers += start_children(dicom_worker, "dicom", s, [()] * s.dicom_workers)
+        loads = multiprocessing.get_context("spawn").Array("i", s.dicom_workers)
+        slots = [(dicom, loads, i) for i in range(s.dicom_workers)]
+        workers += start_children(dicom_worker, "dicom", s, slots)
         pids = [w.pid or 0 for w in workers]
         workers += start_children(http_worker, "http", s, [(http, pids)] * (s.http_workers - 1))
         outbound = start_outbound(ctx)
@@ -58,7 +62,7 @@ def serve(ctx: Context) -> None:
             s.http_workers,
             s.ae_title,
             s.dicom_host,
-            s.dicom_port,
+            dicom.getsockname()[1],
             s.dicom_workers,
         )
         _http_server(ctx, pids).run(sockets=[http])
@@ -68,6 +72,7 @@ def serve(ctx: Context) -> None:
             outbound.stop()
         stop_workers(workers)
         http.close()
+        dicom.close()
         ctx.db.dispose()
 
 
@@ -180,16 +185,18 @@ def _say_ready(ready: Connection) -> None:
     ready.close()
 
 
-def dicom_worker(settings: dict[str, object], ready: Connection) -> None:
-    """One DICOM process: its own engine, the shared port, until SIGTERM or the parent dies."""
-    from lysbord.dicom.server import DicomDoor
+def dicom_worker(
+    settings: dict[str, object], listener: socket.socket, loads: Any, slot: int, ready: Connection
+) -> None:
+    """One DICOM process: its own engine, the parent's socket, until SIGTERM or the parent dies."""
+    from lysbord.dicom.server import DicomDoor, Shared
 
     stop = threading.Event()
     watch_parent(stop.set)
     ctx = _child_context(settings)
     # pynetdicom logs every DIMSE message at INFO: that alone halves the ingest rate.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-    door = DicomDoor(ctx)
+    door = DicomDoor(ctx, Shared(listener, loads, slot))
     door.start()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -59,7 +59,7 @@ def test_workers_stop_and_free_the_port_when_serve_goes(server: Server, sig: int
     server.start()
     assert server.proc is not None
     workers = children(server.proc.pid)
-    assert len(workers) >= 3, "lysbord serve should run 2 DICOM and 1 more HTTP process"
+    assert len(workers) >= 5, "lysbord serve should run 4 DICOM and 1 more HTTP process"
     os.kill(server.proc.pid, sig)  # the parent only, not its group
     server.proc.wait(60)
     deadline = time.monotonic() + 30

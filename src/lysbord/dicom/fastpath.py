@@ -8,8 +8,10 @@ CT instance then waits for up to three such sleeps. Here:
 2. the DUL thread's idle sleep becomes a ``select`` on its socket and on a wake-up
    pipe written by ``send_pdu``, so it wakes for incoming data *and* outgoing
    responses at once;
-3. the acceptor reactor's sleep becomes a wait on its DIMSE message queue.
+3. the acceptor reactor's 1 ms sleep becomes a wait for a poke: a DIMSE message
+   or a release or abort from the peer put on its queues, or ``kill()``.
 
+C-STORE requests are served on the DUL thread that reads them (``faststore``).
 Also pynetdicom's per-message log formatting and pydicom's per-value validation
 are turned off, and the messages we send are encoded by hand (``fastdimse``).
 Each new association no longer deep-copies the AE's ~70 presentation contexts nor
@@ -36,11 +38,14 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AddressInformation, AssociationSocket, RequestHandler
 
-from lysbord.dicom import fastdimse
+from lysbord.dicom import fastdimse, faststore
 
 log = logging.getLogger(__name__)
 PINNED = "3.0.4"
 REACTOR_PASS = 0.001  # the sleep at the top of Association._run_reactor
+# Between pokes the reactor still looks, this often, at what nothing pokes it for:
+# its network (idle) timeout and a DUL thread that died.
+REACTOR_IDLE = 0.5
 _lock = threading.Lock()
 _installed = False
 
@@ -86,7 +91,7 @@ class _DulTime:
 
 
 class _ReactorTime:
-    """Stands in for ``time`` inside pynetdicom.association: the reactor waits on its queue."""
+    """Stands in for ``time`` inside pynetdicom.association: the reactor waits to be poked."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
@@ -94,15 +99,23 @@ class _ReactorTime:
     @staticmethod
     def sleep(seconds: float) -> None:
         me = threading.current_thread()
-        queue = getattr(getattr(me, "dimse", None), "msg_queue", None)
+        poke: threading.Event | None = getattr(me, "_lysbord_poke", None)
         # Only the reactor's own 1 ms pass; its 0.1 ms waits for a pause must stay sleeps.
-        reactor = me is getattr(me, "_lysbord_reactor", None)
-        if queue is None or seconds != REACTOR_PASS or not reactor:
+        if poke is None or seconds != REACTOR_PASS:
             time.sleep(seconds)
             return
-        with queue.not_empty:  # holds the queue's mutex: look at its deque, not qsize()
-            if not queue.queue:
-                queue.not_empty.wait(seconds)
+        poke.wait(REACTOR_IDLE)
+        poke.clear()  # before the pass looks at the queues: a later put pokes again
+
+
+def _poke_on_put(queue: Any, poke: threading.Event) -> None:
+    put = queue.put
+
+    def poking_put(item: Any, block: bool = True, timeout: float | None = None) -> None:
+        put(item, block, timeout)
+        poke.set()
+
+    queue.put = poking_put
 
 
 def _drain(sock: socket.socket) -> None:
@@ -153,10 +166,23 @@ def _wrap_reactor(original: Any) -> Any:
         # response to a request of its own send_*() off the queue before that does
         # (pynetdicom pauses it with a flag it reads without a lock).
         if self.is_acceptor:
-            self._lysbord_reactor = self
+            poke = threading.Event()
+            _poke_on_put(self.dimse.msg_queue, poke)  # a request to serve
+            _poke_on_put(self.dul.to_user_queue, poke)  # a release or abort from the peer
+            self._lysbord_poke = poke
         original(self)
 
     return _run_reactor
+
+
+def _wrap_kill(original: Any) -> Any:
+    def kill(self: Any) -> None:
+        original(self)
+        poke = getattr(self, "_lysbord_poke", None)
+        if poke is not None:
+            poke.set()  # the reactor leaves now, not at its next idle check
+
+    return kill
 
 
 # What a PresentationContext of the pinned version holds; all immutable but the list.
@@ -216,9 +242,11 @@ def install() -> bool:
         AssociationSocket.recv = _recv_whole  # type: ignore[method-assign]
         DULServiceProvider.run = _wrap_dul_run(DULServiceProvider.run)  # type: ignore[method-assign]
         DULServiceProvider.send_pdu = _wrap_send_pdu(DULServiceProvider.send_pdu)  # type: ignore[method-assign]
+        DULServiceProvider._read_pdu_data = faststore.read_pdu(DULServiceProvider._read_pdu_data)  # type: ignore[method-assign]
         association.Association._run_reactor = _wrap_reactor(  # type: ignore[method-assign]
             association.Association._run_reactor
         )
+        association.Association.kill = _wrap_kill(association.Association.kill)  # type: ignore[method-assign]
         transport.deepcopy = _copy_contexts  # type: ignore[assignment,attr-defined]
         RequestHandler.local = property(_local)  # type: ignore[method-assign,assignment]
         dul.time = _DulTime()  # type: ignore[assignment,attr-defined]

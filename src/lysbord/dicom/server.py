@@ -1,9 +1,13 @@
-"""The DICOM door: one pynetdicom AE, its handlers, and a listening socket per process.
+"""The DICOM door: one pynetdicom AE, its handlers, and the listening socket.
 
-Each DICOM worker process binds the same port with SO_REUSEPORT, so the kernel
-spreads associations over the processes (DOMAIN.md §8: threads alone stay below
-Orthanc with parallel associations). Accepted sockets get TCP_NODELAY: without it
-every small DIMSE message waits for Nagle's algorithm.
+``lysbord serve`` binds the port once and its DICOM worker processes all accept on
+that socket (DOMAIN.md §8: threads alone stay below Orthanc with parallel
+associations). Each worker tells the others, in shared memory, how many
+associations it serves; a worker that serves more than another leaves a waiting
+connection to the less busy one for a moment. Four storescu connecting at once so
+get two workers each; the kernel's SO_REUSEPORT hash or a plain race between the
+acceptors often gave one worker three. Accepted sockets get TCP_NODELAY: without
+it every small DIMSE message waits for Nagle's algorithm.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from pynetdicom import AE, evt
@@ -24,19 +29,92 @@ from lysbord.services.context import Context
 from lysbord.store.blobs import BlobStore
 
 VERIFICATION = "1.2.840.10008.1.1"
+YIELD_FOR = 0.002  # seconds a busier worker waits before looking at a connection again
+YIELD_AT_MOST = 25  # times in a row: then it takes the connection (the other may hang)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The listening socket of ``lysbord serve`` and every worker's association count
+    (a shared ``multiprocessing.Array`` of ints); ``slot`` is this worker's."""
+
+    listener: socket.socket
+    loads: Any
+    slot: int
+
+    def publish(self, associations: int) -> None:
+        self.loads[self.slot] = associations
+
+    def busier_than_another(self) -> bool:
+        with self.loads.get_lock():
+            loads = self.loads[:]
+        return bool(loads[self.slot] > min(loads))
 
 
 class LysbordAssociationServer(ThreadedAssociationServer):
-    """pynetdicom's server with SO_REUSEPORT on the listener and TCP_NODELAY on each peer."""
+    """pynetdicom's server, on a socket of its own or on ``serve``'s (``shared``), with
+    TCP_NODELAY on each peer."""
+
+    def __init__(self, *args: Any, shared: Shared | None = None, **kwargs: Any) -> None:
+        self.shared = shared
+        self._yielded = 0
+        self._peers: list[socket.socket] = []  # accepted here; pynetdicom closes each at the end
+        super().__init__(*args, **kwargs)
 
     def server_bind(self) -> None:
-        cast(socket.socket, self.socket).setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        super().server_bind()
+        if self.shared is None:
+            super().server_bind()
+            return
+        cast(socket.socket, self.socket).close()  # the one socketserver made for us
+        self.socket = self.shared.listener
+        # Non-blocking: when another process took the connection, accept() fails at
+        # once and serve_forever goes back to waiting (and still sees shutdown()).
+        self.socket.setblocking(False)
+        self.server_address = self.socket.getsockname()
+
+    def server_activate(self) -> None:
+        if self.shared is None:
+            super().server_activate()  # listen(); a shared socket listens already
+
+    def server_close(self) -> None:
+        if self.shared is None:
+            super().server_close()
+            return
+        # close() only: shutdown() on a listening socket stops it for every process.
+        cast(socket.socket, self.socket).close()
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        if self._yield():
+            raise BlockingIOError("left to a less busy worker")  # socketserver: not now
         client, address = super().get_request()
+        self._peers.append(client)
+        self._publish()
+        client.setblocking(True)  # pynetdicom sets its own timeouts on it
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return client, address
+
+    def _yield(self) -> bool:
+        if self.shared is None or self._yielded >= YIELD_AT_MOST:
+            self._yielded = 0
+            return False
+        self._publish()
+        if not self.shared.busier_than_another():
+            self._yielded = 0
+            return False
+        self._yielded += 1
+        time.sleep(YIELD_FOR)
+        return True
+
+    def _publish(self) -> None:
+        """Tell the other workers how many associations this one serves now."""
+        self._peers = [p for p in self._peers if p.fileno() != -1]
+        if self.shared is not None:
+            self.shared.publish(len(self._peers))
+
+    def service_actions(self) -> None:
+        """Also publish finished associations (serve_forever calls this each pass)."""
+        super().service_actions()
+        self._publish()
 
 
 def _install_echo(ae: AE, deps: DoorDeps) -> list[Handler]:
@@ -77,8 +155,9 @@ def make_ae(deps: DoorDeps) -> tuple[AE, list[Handler]]:
 class DicomDoor:
     """The DICOM listener of one process; started and stopped with the others."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, shared: Shared | None = None) -> None:
         self.ctx = ctx
+        self.shared = shared  # from ``lysbord serve``; None: bind the configured port
         fastpath.install()
         self.deps = DoorDeps(ctx, BlobStore(ctx.settings.data_dir / "blobs"))
         self.ae, self._handlers = make_ae(self.deps)
@@ -97,6 +176,7 @@ class DicomDoor:
             (s.dicom_host, s.dicom_port),
             evt_handlers=self._handlers,
             server_class=LysbordAssociationServer,
+            shared=self.shared,
         )
         self.ae._servers.append(self._server)  # so that ae.shutdown() stops it too
         serve: Callable[[], None] = self._server.serve_forever

@@ -9,6 +9,7 @@ SOP class (a UID is missing or contradicts the request); 0xC000 cannot understan
 from __future__ import annotations
 
 import logging
+from functools import partial
 from io import BytesIO
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from sqlalchemy.exc import SQLAlchemyError
 
+from lysbord.dicom import faststore
 from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.header import HeaderError, read_header
 from lysbord.dicom.meta import file_meta
@@ -41,17 +43,38 @@ def failure(status: int, comment: str) -> Dataset:
 def install(ae: AE, deps: DoorDeps) -> list[Handler]:
     for uid in STORAGE_SOP_CLASSES:
         ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
+    faststore.enable(ae, partial(receive, deps.ctx, deps.blobs, deps.ids))
     return [(evt.EVT_C_STORE, handle_store, [deps.ctx, deps.blobs, deps.ids])]
 
 
 def handle_store(event: Event, ctx: Context, blobs: BlobStore, ids: InstanceIds) -> Any:
-    """Store one instance; the status is sent only after the bytes and index are durable."""
-    if not allowed(ctx, event.assoc.requestor.ae_title, "store"):
-        return refused(event.assoc.requestor.ae_title, "store")
+    """pynetdicom's way in (``faststore`` serves most requests before they get here)."""
     req = cast(C_STORE, event.request)
-    sop_class, sop_uid = str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID)
-    ts = str(event.context.transfer_syntax)
-    data = cast(BytesIO, req.DataSet).getvalue()
+    return receive(
+        ctx,
+        blobs,
+        ids,
+        event.assoc.requestor.ae_title,
+        str(req.AffectedSOPClassUID),
+        str(req.AffectedSOPInstanceUID),
+        str(event.context.transfer_syntax),
+        cast(BytesIO, req.DataSet).getvalue(),
+    )
+
+
+def receive(
+    ctx: Context,
+    blobs: BlobStore,
+    ids: InstanceIds,
+    calling_ae: str,
+    sop_class: str,
+    sop_uid: str,
+    ts: str,
+    data: bytes,
+) -> int | Dataset:
+    """Store one instance; the status is sent only after the bytes and index are durable."""
+    if not allowed(ctx, calling_ae, "store"):
+        return refused(calling_ae, "store")
     try:
         header = read_header(data, ts)
     except HeaderError as exc:
@@ -59,7 +82,7 @@ def handle_store(event: Event, ctx: Context, blobs: BlobStore, ids: InstanceIds)
     problem = _mismatch(header, sop_class, sop_uid)
     if problem:
         return failure(0xA900, problem)
-    item = Received(sop_class, sop_uid, ts, header, event.assoc.requestor.ae_title)
+    item = Received(sop_class, sop_uid, ts, header, calling_ae)
     try:
         outcome = store_instance(ctx, blobs, item, [file_meta(sop_class, sop_uid, ts), data], ids)
     except (OSError, SQLAlchemyError) as exc:
