@@ -4,9 +4,9 @@ put(): sha256 while writing a temporary file in the store's own filesystem, fsyn
 os.replace to ``ab/cd/<sha256>``, fsync the directory. Only then may the index
 row be committed and the sender told "stored". The same bytes twice are one file.
 A folder new to this process (made now, or left by a writer that may have crashed
-before its fsync) is made durable in its parent by a helper thread while the file's
-own fsync runs: in a young store nearly every blob opens a new ``ab/cd`` folder, and
-flushes issued together cost little more than one.
+before its fsync) is made durable in its parent on the way, on the writer's own
+thread: a helper thread overlapped the two flushes, but with more busy processes
+than cores its wake-ups (and the GIL handed back and forth) cost more than they saved.
 
 A process killed between creating its temporary file and the rename leaves that
 file behind; nothing points at it. Each BlobStore removes those older than STALE_AFTER seconds
@@ -23,13 +23,11 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 60.0  # seconds without a write: the writer is gone
-_helpers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-folders")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +81,10 @@ class BlobStore:
                 if final.exists():  # placed before, perhaps by a writer killed before its fsync
                     _fsync_dir(final.parent)
                     return Stored(key, size, False)
-                folder = self._folder(final.parent)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            if folder is not None:
-                folder.result()
+            self._ensure_folder(final.parent)
             os.replace(tmp, final)
             _fsync_dir(final.parent)
             return Stored(key, size, True)
@@ -96,14 +92,10 @@ class BlobStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _folder(self, folder: Path) -> Future[None] | None:
-        """None if ``folder`` is known durable here, else the helper making it so."""
-        if folder in self._folders:
-            return None
-        return _helpers.submit(self._make_durable, folder)
-
-    def _make_durable(self, folder: Path) -> None:
+    def _ensure_folder(self, folder: Path) -> None:
         """``ab/cd/`` exists and its parents name it, on disk and not just in memory."""
+        if folder in self._folders:
+            return
         folder.mkdir(parents=True, exist_ok=True)
         _fsync_dir(folder.parent)  # ab/ names cd/
         if folder.parent not in self._folders:

@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.elements import ClauseElement
 
+from lysbord.store import writers
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine; an SQLite file's folder is created on the way."""
@@ -46,9 +48,14 @@ def _readable(fd: int) -> bool:
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+    on_disk = bool(database and database != ":memory:")
+    if on_disk:
+        Path(cast(str, database)).parent.mkdir(parents=True, exist_ok=True)
+    connect_args: dict[str, Any] = {"timeout": 30}
+    if on_disk:
+        connect_args["factory"] = writers.WriterConnection
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    writers.release_on_end(engine)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -62,11 +69,20 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        if on_disk:
+            writers.open_lock(dbapi_connection, cast(str, database))
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        readonly = conn.get_execution_options().get("lysbord_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("lysbord_readonly", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        writers.enter(conn.connection)  # the kernel's queue, not SQLite's busy sleeps
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(conn.connection)
+            raise
 
     return engine
 
