@@ -66,14 +66,14 @@ def test_server_killed_between_receive_and_ack(ctx: Context, tmp_path: Path) -> 
     cpr, raw = _order(ctx)
     server = _serve(ctx, tmp_path)
     try:
-        client = MllpClient(_port(server, tmp_path))
+        client = MllpClient(_port(server))
         client.send_raw(wrap(raw))
         time.sleep(0.05)
         server.send_signal(signal.SIGKILL)
         server.wait(30)
         client.close()
         server = _serve(ctx, tmp_path)
-        client = MllpClient(_port(server, tmp_path))
+        client = MllpClient(_port(server))
         answer = client.call(raw)
         client.close()
     finally:
@@ -95,16 +95,23 @@ def _serve(ctx: Context, tmp_path: Path) -> subprocess.Popen[bytes]:
     log = tmp_path / f"serve-{time.monotonic_ns()}.log"
     cmd = [str(Path(sys.executable).parent / "lysbord"), "serve", "--data-dir", str(tmp_path)]
     with log.open("wb") as out:
-        return subprocess.Popen(
+        server = subprocess.Popen(
             [*cmd, "--database-url", ctx.settings.effective_database_url],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    _LOGS[server.pid] = log
+    return server
 
 
-def _port(server: subprocess.Popen[bytes], tmp_path: Path) -> int:
-    log = max(tmp_path.glob("serve-*.log"), key=lambda p: p.stat().st_mtime_ns)
+# Each server's own log: a killed server's workers may still be writing to theirs while
+# the next one starts, so the newest log need not be the running server's.
+_LOGS: dict[int, Path] = {}
+
+
+def _port(server: subprocess.Popen[bytes]) -> int:
+    log = _LOGS[server.pid]
     deadline = time.monotonic() + 300  # a loaded CI machine starts DICOM workers slowly
     while time.monotonic() < deadline:
         if match := LISTENING.search(log.read_bytes()):

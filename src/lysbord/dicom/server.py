@@ -59,7 +59,10 @@ class LysbordAssociationServer(ThreadedAssociationServer):
         self.shared = shared
         self._yielded = 0
         self._peers: list[socket.socket] = []  # accepted here; pynetdicom closes each at the end
+        self._peers_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+        for ended in (evt.EVT_RELEASED, evt.EVT_ABORTED, evt.EVT_REJECTED):
+            self.bind(ended, self._ended)  # publish at once, not at the next idle pass
 
     def server_bind(self) -> None:
         if self.shared is None:
@@ -87,7 +90,8 @@ class LysbordAssociationServer(ThreadedAssociationServer):
         if self._yield():
             raise BlockingIOError("left to a less busy worker")  # socketserver: not now
         client, address = super().get_request()
-        self._peers.append(client)
+        with self._peers_lock:
+            self._peers.append(client)
         self._publish()
         client.setblocking(True)  # pynetdicom sets its own timeouts on it
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -105,11 +109,17 @@ class LysbordAssociationServer(ThreadedAssociationServer):
         time.sleep(YIELD_FOR)
         return True
 
-    def _publish(self) -> None:
+    def _publish(self, ending: object = None) -> None:
         """Tell the other workers how many associations this one serves now."""
-        self._peers = [p for p in self._peers if p.fileno() != -1]
+        with self._peers_lock:
+            self._peers = [p for p in self._peers if p is not ending and p.fileno() != -1]
+            serving = len(self._peers)
         if self.shared is not None:
-            self.shared.publish(len(self._peers))
+            self.shared.publish(serving)
+
+    def _ended(self, event: Any) -> None:
+        """An association released, aborted or rejected: its socket no longer counts."""
+        self._publish(getattr(event.assoc.dul.socket, "socket", None))
 
     def service_actions(self) -> None:
         """Also publish finished associations (serve_forever calls this each pass)."""
