@@ -30,7 +30,7 @@ install: $(STAMP)
 # DCMTK's command-line tools are the DICOM clients of the tests (Debian package dcmtk).
 # Headless Chromium (Debian's, driven by Playwright) runs the browser tests.
 system-deps:
-	@command -v storescu >/dev/null && command -v chromium >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq dcmtk chromium chromium-driver; }
+	@command -v storescu >/dev/null && command -v chromium >/dev/null && command -v strace >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq dcmtk chromium chromium-driver strace; }
 
 # Orthanc is the benchmarks' comparison peer, started by the benchmark itself.
 bench-deps: system-deps

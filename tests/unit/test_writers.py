@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -72,3 +74,57 @@ def test_a_nested_write_in_the_same_thread_fails_instead_of_hanging(engine: Engi
             with pytest.raises(OperationalError, match="locked"):
                 inner.execute(text("INSERT INTO t VALUES (2)"))
             assert time.monotonic() - started < 5
+
+
+FLUSH_SCRIPT = """
+import sys
+from sqlalchemy import text
+from lysbord.store.db import make_engine
+engine = make_engine(f"sqlite:///{sys.argv[1]}")
+with engine.begin() as conn:
+    conn.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+with engine.begin() as conn:
+    assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL: flushed by us
+    conn.execute(text("INSERT INTO t VALUES (1)"))
+print("committed", flush=True)
+with engine.begin() as conn:
+    conn.execute(text("SELECT count(*) FROM t"))
+print("read", flush=True)
+"""
+
+
+def test_a_commit_flushes_the_log_after_letting_the_next_writer_in(tmp_path: Path) -> None:
+    """The order the kernel saw: frames written, lock let go, log flushed, then returned."""
+    trace = tmp_path / "trace"
+    subprocess.run(
+        ["strace", "-f", "-y", "-o", str(trace), "-e", "trace=pwrite64,write,flock,fsync,fdatasync",
+         sys.executable, "-c", FLUSH_SCRIPT, str(tmp_path / "w.db")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    kinds = [_kind(call) for call in trace.read_text().splitlines()]
+    committed, read = kinds.index("committed"), kinds.index("read")
+    write_began = max(i for i in range(committed) if kinds[i] == "lock")
+    assert [k for k in kinds[write_began:committed] if k in _ORDER][-3:] == [
+        "wal write",
+        "unlock",
+        "wal fsync",
+    ]
+    assert "wal fsync" not in kinds[committed:read], "a commit that wrote nothing flushed"
+
+
+_ORDER = {"wal write", "unlock", "wal fsync"}
+
+
+def _kind(call: str) -> str:
+    if "-wal>" in call and ("pwrite64" in call or "write(" in call):
+        return "wal write"
+    if "LOCK_UN" in call:
+        return "unlock"
+    if "LOCK_EX" in call:
+        return "lock"
+    if "-wal>" in call and "sync(" in call:
+        return "wal fsync"
+    for marker in ("committed", "read"):
+        if f'"{marker}"' in call:
+            return marker
+    return call

@@ -12,6 +12,15 @@ Each DBAPI connection has its own handle on the lock file, so threads and proces
 queue alike, and a connection that is closed (or a process that is killed) leaves no
 lock behind. A thread that already writes on another connection does not queue behind
 itself: it meets SQLite's busy timeout, and its error, as before.
+
+The log is flushed after the lock is let go. With ``synchronous=FULL`` SQLite fsyncs
+its WAL inside the commit, holding the write lock, so four writers took turns at the
+disk. In WAL mode with ``synchronous=NORMAL`` a commit only writes its frames; here
+the committing connection then fsyncs the WAL file itself, outside the lock, before
+its commit returns. Writers flush side by side, and one flush covers every frame
+written before it, theirs too. A commit is durable when it returns, as with FULL:
+a frame a checkpoint has already moved into the database was synced there (NORMAL
+syncs the WAL and the database at every checkpoint).
 """
 
 from __future__ import annotations
@@ -33,7 +42,9 @@ class WriterConnection(sqlite3.Connection):
     """sqlite3's connection with its own handle on the database's writer lock file."""
 
     writer_lock: int | None = None  # a file descriptor, closed with the connection
+    wal: str | None = None  # the log to flush after a commit that changed something
     writing = False
+    changes_at_begin = 0
     _closer: Callable[[], object] | None = None
 
     def close(self) -> None:
@@ -42,11 +53,13 @@ class WriterConnection(sqlite3.Connection):
             self._closer()  # closes the descriptor, and with it the flock
 
 
-def open_lock(dbapi_connection: Any, database: str) -> None:
-    """Give a new connection its handle on the lock file (the engine's "connect" event)."""
+def open_lock(dbapi_connection: Any, database: str, *, flush_wal: bool) -> None:
+    """Give a new connection its handle on the lock file (the engine's "connect" event);
+    ``flush_wal``: the connection commits with ``synchronous=NORMAL``, so flush its log."""
     if isinstance(dbapi_connection, WriterConnection):
         fd = os.open(f"{database}-writers", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
         dbapi_connection.writer_lock = fd
+        dbapi_connection.wal = f"{database}-wal" if flush_wal else None
         dbapi_connection._closer = weakref.finalize(dbapi_connection, os.close, fd)
 
 
@@ -60,6 +73,7 @@ def release_on_end(engine: Engine) -> None:
             commit(connection)
         finally:
             leave(connection)
+        flush(connection)
 
     def do_rollback(connection: Any) -> None:
         try:
@@ -76,6 +90,7 @@ def enter(connection: Any) -> None:
     dbapi_connection = getattr(connection, "dbapi_connection", connection)
     if not isinstance(dbapi_connection, WriterConnection) or dbapi_connection.writer_lock is None:
         return
+    dbapi_connection.changes_at_begin = dbapi_connection.total_changes
     if dbapi_connection.writing or getattr(_thread, "writes", False):
         return  # already its turn; or this thread writes elsewhere: SQLite decides
     fcntl.flock(dbapi_connection.writer_lock, fcntl.LOCK_EX)
@@ -90,3 +105,20 @@ def leave(connection: Any) -> None:
     dbapi_connection.writing = _thread.writes = False
     assert dbapi_connection.writer_lock is not None
     fcntl.flock(dbapi_connection.writer_lock, fcntl.LOCK_UN)
+
+
+def flush(connection: Any) -> None:
+    """Make a commit that changed rows durable: fsync the WAL it was written to."""
+    dbapi_connection = getattr(connection, "dbapi_connection", connection)
+    if not isinstance(dbapi_connection, WriterConnection) or dbapi_connection.wal is None:
+        return
+    if dbapi_connection.total_changes == dbapi_connection.changes_at_begin:
+        return  # nothing written: nothing to flush
+    try:
+        fd = os.open(dbapi_connection.wal, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return  # checkpointed and removed: the frames are in the database, synced
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
