@@ -1,6 +1,6 @@
 """One STOW-RS part stored the C-STORE way, in two steps, with the outcome for the response.
 
-``make_durable`` checks the part and writes its blob (fsynced, renamed); ``index`` then
+``make_durable`` checks the part and writes its blob (renamed, fsynced); ``index`` then
 indexes a batch of durable parts in one transaction (``groupcommit`` gathers them).
 
 Failure reasons are the C-STORE statuses (PS3.4 B.2.3) the DICOM door answers for
@@ -78,7 +78,7 @@ def ids_for(state: Any) -> InstanceIds:
 
 @dataclass(frozen=True, slots=True)
 class Durable:
-    """A checked part whose bytes are durable (fsynced, renamed), waiting to be indexed."""
+    """A checked part whose bytes are durable (renamed, fsynced), waiting to be indexed."""
 
     received: Received
     blob: Stored

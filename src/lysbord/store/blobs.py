@@ -1,12 +1,21 @@
 """Content-addressed image store: bytes are durable before anything points at them.
 
-put(): sha256 while writing a temporary file in the store's own filesystem, fsync,
-os.replace to ``ab/cd/<sha256>``, fsync the directory. Only then may the index
-row be committed and the sender told "stored". The same bytes twice are one file.
+put(): sha256 while writing a temporary file in the store's own filesystem,
+os.replace to ``ab/cd/<sha256>``, then fsync the file and the folders that name it.
+Only then may the index row be committed and the sender told "stored". The same
+bytes twice are one file.
+
+The rename comes before the flush so that one flush carries both: on ext4 the file's
+fsync commits the journal with the rename (and any new folder) in it, and the folders'
+fsyncs that follow find nothing left to write. Flushing the file first and then its
+folder waited for two journal commits per instance. A crash between rename and flush
+can leave a final name over incomplete bytes; no index row points at it (the index is
+written after put returns), and the next put of those bytes finds that they do not
+match their name and writes them again. So an existing file is trusted only once read
+back whole: duplicates are rare and the read is from the page cache.
+
 A folder new to this process (made now, or left by a writer that may have crashed
-before its fsync) is made durable in its parent on the way, on the writer's own
-thread: a helper thread overlapped the two flushes, but with more busy processes
-than cores its wake-ups (and the GIL handed back and forth) cost more than they saved.
+before its fsync) is made durable in its parent on the way.
 
 A process killed between creating its temporary file and the rename leaves that
 file behind; nothing points at it. Each BlobStore removes those older than STALE_AFTER seconds
@@ -78,30 +87,34 @@ class BlobStore:
                     size += len(part)
                 key = digest.hexdigest()
                 final = self.path(key)
-                if final.exists():  # placed before, perhaps by a writer killed before its fsync
-                    _fsync_dir(final.parent)
+                new_folders = self._make_folder(final.parent)
+                if self.verify(key) is None:  # placed before, perhaps not yet flushed
+                    _fsync(final)
+                    self._make_durable(final.parent, new_folders)
                     return Stored(key, size, False)
+                os.replace(tmp, final)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            self._ensure_folder(final.parent)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            self._make_durable(final.parent, new_folders)
             return Stored(key, size, True)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _ensure_folder(self, folder: Path) -> None:
-        """``ab/cd/`` exists and its parents name it, on disk and not just in memory."""
+    def _make_folder(self, folder: Path) -> list[Path]:
+        """``ab/cd/`` exists; the folders not yet known to be durable, innermost first."""
         if folder in self._folders:
-            return
+            return []
         folder.mkdir(parents=True, exist_ok=True)
-        _fsync_dir(folder.parent)  # ab/ names cd/
-        if folder.parent not in self._folders:
-            _fsync_dir(self.root)  # and the root names ab/
-            self._folders.add(folder.parent)
-        self._folders.add(folder)
+        return [f for f in (folder, folder.parent) if f not in self._folders]
+
+    def _make_durable(self, folder: Path, new_folders: Iterable[Path] = ()) -> None:
+        """The folder names its file, and each new folder is named by its parent."""
+        _fsync(folder)
+        for made in new_folders:
+            _fsync(made.parent)
+            self._folders.add(made)
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -124,8 +137,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (opened read-only, as a folder must be)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
