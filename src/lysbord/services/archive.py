@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -63,9 +63,22 @@ def store_instance(
 ) -> StoreOutcome:
     """Write the bytes durably, then index them in one transaction; return what happened.
 
-    The common case (a new instance of a known series) is one INSERT and a COMMIT.
+    The common case (a new instance of a series this process has seen) is one INSERT
+    that commits itself; anything else (a new study or series, a repeat) takes
+    ``index_instances``.
     """
-    return index_instances(ctx, [(item, blobs.put(parts))], ids)[0]
+    blob = blobs.put(parts)
+    ids = ids or InstanceIds()
+    series_id = ids.series.get(item.header["SeriesInstanceUID"])
+    if series_id is not None:
+        now = ctx.now()
+        instance_id = ctx.db.write_one(
+            lambda conn: _insert_instance(conn, item, series_id, blob.key, blob.size, now)
+        )
+        if instance_id is not None:
+            study_uid = item.header["StudyInstanceUID"]
+            return StoreOutcome("stored", instance_id, study_uid=study_uid)
+    return index_instances(ctx, [(item, blob)], ids)[0]
 
 
 def index_instances(
@@ -107,7 +120,7 @@ def _index(
         ids.series.get(series_uid) or made.series.get(series_uid) or _ensure_series(s, h, study_id)
     )
     made.studies[study_uid], made.series[series_uid] = study_id, series_id
-    instance_id = _insert_instance(s, item, series_id, blob.key, blob.size, now)
+    instance_id = _insert_instance(s.connection(), item, series_id, blob.key, blob.size, now)
     if instance_id is None:
         return _repeat(s, item, blob.key, blob.size, now)
     if new_study:
@@ -116,7 +129,7 @@ def _index(
 
 
 def _insert_instance(
-    s: Session, item: Received, series_id: int, key: str, size: int, now: datetime
+    conn: Connection, item: Received, series_id: int, key: str, size: int, now: datetime
 ) -> int | None:
     """The new row's id, or None when this SOP Instance UID is already indexed."""
     values = {
@@ -129,7 +142,7 @@ def _insert_instance(
         "size": size,
         "received_at": now,
     }
-    return _INSERT_INSTANCE.execute(s.connection(), values).scalar()
+    return _INSERT_INSTANCE.execute(conn, values).scalar()
 
 
 def _repeat(s: Session, item: Received, key: str, size: int, now: datetime) -> StoreOutcome:

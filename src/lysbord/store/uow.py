@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Executable, Row
+from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 class Database:
@@ -46,6 +48,19 @@ class Database:
         )
         with self.engine.connect().execution_options(**options) as conn:
             return conn.execute(stmt).all()
+
+    def write_one(self, statement: Callable[[Connection], T]) -> T:
+        """One statement that is a transaction by itself, committed when this returns.
+
+        PostgreSQL runs it in autocommit: one round trip where BEGIN, the statement and
+        COMMIT took three (the server commits, and waits for its log, before it answers).
+        SQLite runs it in a write transaction of its own, queued and flushed as any other.
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return statement(conn)
+        with self.engine.begin() as conn:
+            return statement(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
