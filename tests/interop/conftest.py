@@ -6,7 +6,6 @@ import dataclasses
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -54,7 +53,4 @@ def make_door(ctx: Context) -> Iterator[MakeDoor]:
 
     yield make
     for server in doors:
-        server.stop()  # waits for associations in progress to end first
-    for thread in threading.enumerate():
-        if thread.name == "dicom-commitment":
-            thread.join(5)
+        server.stop()  # waits for associations in progress and its workers to end first

@@ -54,6 +54,7 @@ def install(ae: AE, deps: DoorDeps) -> list[Handler]:
     ae.add_supported_context(STORAGE_COMMITMENT)
     worker = ReportWorker(ae, deps.ctx)
     worker.start()
+    deps.on_stop.append(worker.stop)
     return [(evt.EVT_N_ACTION, handle_action, [deps.ctx, worker.wake])]
 
 
@@ -207,27 +208,35 @@ class ReportWorker:
     """Sends due reports while this process's door listens; one per DicomDoor.
 
     It follows the AE's listeners: DicomDoor.start registers its server in
-    ``ae._servers`` and ``ae.shutdown()`` (DicomDoor.stop) empties that list, so
-    the worker begins with the door and ends with it without a hook in server.py.
+    ``ae._servers``, and the worker begins once it is there. DicomDoor.stop calls
+    ``stop``, which waits for a delivery in progress: a worker still delivering once
+    the door is stopped would hold a database connection nobody closes.
     """
 
     def __init__(self, ae: AE, ctx: Context) -> None:
         self.ae, self.ctx = ae, ctx
         self.wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dicom-commitment", daemon=True)
+        self._stopping = False
 
     def start(self) -> None:
         self._thread.start()
 
+    def stop(self, timeout: float = 15.0) -> None:
+        """End the worker: at once when idle, after its delivery when delivering."""
+        self._stopping = True
+        self.wake.set()
+        self._thread.join(timeout)
+
     def listening(self) -> bool:
-        return bool(self.ae._servers)
+        return bool(self.ae._servers) and not self._stopping
 
     def _run(self) -> None:
-        while not self.listening():
+        while not self.listening() and not self._stopping:
             time.sleep(POLL_SECONDS / 10)
         while self.listening():
             self.run_once()
-            if self.wake.wait(POLL_SECONDS):
+            if self.wake.wait(POLL_SECONDS) and not self._stopping:
                 self.wake.clear()
                 time.sleep(SETTLE_SECONDS)
 

@@ -21,6 +21,8 @@ class DoorDeps:
     ctx: Context
     blobs: BlobStore
     ids: InstanceIds = field(default_factory=InstanceIds)
+    #: Called when the door stops, after it stopped listening: background workers end.
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
 
 
 # Each DICOM service module offers one: add its presentation contexts, return its handlers.

@@ -200,3 +200,5 @@ class DicomDoor:
             time.sleep(0.05)
         self._server = None
         self.ae.shutdown()
+        for stop in self.deps.on_stop:
+            stop()
