@@ -49,10 +49,9 @@ def _readable(fd: int) -> bool:
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     on_disk = bool(database and database != ":memory:")
-    if on_disk:
-        Path(cast(str, database)).parent.mkdir(parents=True, exist_ok=True)
     connect_args: dict[str, Any] = {"timeout": 30}
     if on_disk:
+        Path(cast(str, database)).parent.mkdir(parents=True, exist_ok=True)
         connect_args["factory"] = writers.WriterConnection
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     writers.release_on_end(engine)
@@ -66,8 +65,7 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         wal = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
         # In WAL mode the commit's flush is writers.flush, outside the write lock.
-        synchronous = "NORMAL" if wal and on_disk else "FULL"
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

@@ -85,22 +85,32 @@ def release_on_end(engine: Engine) -> None:
     dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
 
 
-def enter(connection: Any) -> None:
-    """Wait for this connection's turn to write (a DBAPI connection or the pool's proxy)."""
+def _writer(connection: Any) -> WriterConnection | None:
+    """The connection that takes part in the queue (a DBAPI connection or the pool's
+    proxy of one), or None for one that does not (in memory)."""
     dbapi_connection = getattr(connection, "dbapi_connection", connection)
-    if not isinstance(dbapi_connection, WriterConnection) or dbapi_connection.writer_lock is None:
+    if isinstance(dbapi_connection, WriterConnection) and dbapi_connection.writer_lock is not None:
+        return dbapi_connection
+    return None
+
+
+def enter(connection: Any) -> None:
+    """Wait for this connection's turn to write."""
+    dbapi_connection = _writer(connection)
+    if dbapi_connection is None:
         return
     dbapi_connection.changes_at_begin = dbapi_connection.total_changes
     if dbapi_connection.writing or getattr(_thread, "writes", False):
         return  # already its turn; or this thread writes elsewhere: SQLite decides
+    assert dbapi_connection.writer_lock is not None
     fcntl.flock(dbapi_connection.writer_lock, fcntl.LOCK_EX)
     dbapi_connection.writing = _thread.writes = True
 
 
 def leave(connection: Any) -> None:
     """After COMMIT or ROLLBACK, or a BEGIN that failed; nothing if it was not queued."""
-    dbapi_connection = getattr(connection, "dbapi_connection", connection)
-    if not isinstance(dbapi_connection, WriterConnection) or not dbapi_connection.writing:
+    dbapi_connection = _writer(connection)
+    if dbapi_connection is None or not dbapi_connection.writing:
         return
     dbapi_connection.writing = _thread.writes = False
     assert dbapi_connection.writer_lock is not None
@@ -109,8 +119,8 @@ def leave(connection: Any) -> None:
 
 def flush(connection: Any) -> None:
     """Make a commit that changed rows durable: fsync the WAL it was written to."""
-    dbapi_connection = getattr(connection, "dbapi_connection", connection)
-    if not isinstance(dbapi_connection, WriterConnection) or dbapi_connection.wal is None:
+    dbapi_connection = _writer(connection)
+    if dbapi_connection is None or dbapi_connection.wal is None:
         return
     if dbapi_connection.total_changes == dbapi_connection.changes_at_begin:
         return  # nothing written: nothing to flush
