@@ -1,10 +1,10 @@
 """Runs the doors of one Lysbord node together and stops them gracefully.
 
 The HTTP door runs in this process and in ``http_workers - 1`` child processes, all
-accepting on the one listening socket this process binds (whichever is free takes
-the next connection: a GIL per process, so parallel clients use every core). The
-DICOM door runs in ``dicom_workers`` child processes, likewise on one socket bound
-here; the least busy of them takes the next association (``dicom.server.Shared``).
+accepting on the one listening socket this process binds (a GIL per process, so
+parallel clients use every core). The DICOM door runs in ``dicom_workers`` child
+processes, likewise on one socket bound here. On either, the least busy process takes
+the next connection (``lysbord.sharing``).
 Each child has its own database engine and stops by itself when this
 process dies, even by SIGKILL (``watch_parent``). The HL7 MLLP door runs on its own
 thread and event loop in this process. SIGINT/SIGTERM stop HTTP first (open requests
@@ -31,8 +31,10 @@ from lysbord.bootstrap import build_context
 from lysbord.config import Settings
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.worker import start_outbound
+from lysbord.http_door import HttpServer
 from lysbord.services.context import Context
 from lysbord.services.outbox import subscribe
+from lysbord.sharing import Shared
 
 log = logging.getLogger(__name__)
 READY = b"ready"
@@ -48,11 +50,16 @@ def serve(ctx: Context) -> None:
     workers: list[BaseProcess] = []
     outbound = None
     try:  # a SIGTERM while starting also stops what has started (workers: watch_parent)
-        loads = multiprocessing.get_context("spawn").Array("i", s.dicom_workers)
-        slots = [(dicom, loads, i) for i in range(s.dicom_workers)]
-        workers += start_children(dicom_worker, "dicom", s, slots)
+        spawn = multiprocessing.get_context("spawn")
+        loads = spawn.Array("i", s.dicom_workers)
+        workers += start_children(
+            dicom_worker, "dicom", s, [(dicom, loads, i) for i in range(s.dicom_workers)]
+        )
         pids = [w.pid or 0 for w in workers]
-        workers += start_children(http_worker, "http", s, [(http, pids)] * (s.http_workers - 1))
+        loads = spawn.Array("i", s.http_workers)
+        workers += start_children(
+            http_worker, "http", s, [(http, loads, i, pids) for i in range(1, s.http_workers)]
+        )
         outbound = start_outbound(ctx)
         hl7_door.start()
         log.info(
@@ -65,7 +72,7 @@ def serve(ctx: Context) -> None:
             dicom.getsockname()[1],
             s.dicom_workers,
         )
-        _http_server(ctx, pids).run(sockets=[http])
+        _http_server(ctx, Shared(http, loads, 0), pids).run()
     finally:
         hl7_door.stop()  # messages being applied finish and are answered first
         if outbound is not None:
@@ -76,11 +83,11 @@ def serve(ctx: Context) -> None:
         ctx.db.dispose()
 
 
-def _http_server(ctx: Context, dicom_pids: list[int]) -> uvicorn.Server:
+def _http_server(ctx: Context, shared: Shared, dicom_pids: list[int]) -> HttpServer:
     app = create_app(ctx)
     app.state.dicom_pids = dicom_pids  # the status page counts the live ones
     config = uvicorn.Config(app, log_level="info", access_log=False)
-    return uvicorn.Server(config)
+    return HttpServer(config, shared)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -189,7 +196,7 @@ def dicom_worker(
     settings: dict[str, object], listener: socket.socket, loads: Any, slot: int, ready: Connection
 ) -> None:
     """One DICOM process: its own engine, the parent's socket, until SIGTERM or the parent dies."""
-    from lysbord.dicom.server import DicomDoor, Shared
+    from lysbord.dicom.server import DicomDoor
 
     stop = threading.Event()
     watch_parent(stop.set)
@@ -211,12 +218,17 @@ def dicom_worker(
 
 
 def http_worker(
-    settings: dict[str, object], listener: socket.socket, dicom_pids: list[int], ready: Connection
+    settings: dict[str, object],
+    listener: socket.socket,
+    loads: Any,
+    slot: int,
+    dicom_pids: list[int],
+    ready: Connection,
 ) -> None:
     """One more HTTP process on the parent's listening socket, until SIGTERM or the
     parent dies; open requests finish first either way (uvicorn's graceful exit)."""
     ctx = _child_context(settings)
-    server = _http_server(ctx, dicom_pids)
+    server = _http_server(ctx, Shared(listener, loads, slot), dicom_pids)
 
     def stop() -> None:
         server.should_exit = True
@@ -226,6 +238,6 @@ def http_worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     _say_ready(ready)
     try:
-        server.run(sockets=[listener])
+        server.run()
     finally:
         ctx.db.dispose()

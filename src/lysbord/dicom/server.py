@@ -2,12 +2,9 @@
 
 ``lysbord serve`` binds the port once and its DICOM worker processes all accept on
 that socket (DOMAIN.md §8: threads alone stay below Orthanc with parallel
-associations). Each worker tells the others, in shared memory, how many
-associations it serves; a worker that serves more than another leaves a waiting
-connection to the less busy one for a moment. Four storescu connecting at once so
-get two workers each; the kernel's SO_REUSEPORT hash or a plain race between the
-acceptors often gave one worker three. Accepted sockets get TCP_NODELAY: without
-it every small DIMSE message waits for Nagle's algorithm.
+associations), the least busy taking the next association (``lysbord.sharing``):
+four storescu connecting at once get two workers each. Accepted sockets get
+TCP_NODELAY: without it every small DIMSE message waits for Nagle's algorithm.
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from pynetdicom import AE, evt
@@ -26,29 +22,10 @@ from lysbord.dicom import commitment, fastpath, mpps, peers, query, retrieve, st
 from lysbord.dicom.deps import DoorDeps, Handler, Installer
 from lysbord.dicom.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
 from lysbord.services.context import Context
+from lysbord.sharing import YIELD_FOR, Shared
 from lysbord.store.blobs import BlobStore
 
 VERIFICATION = "1.2.840.10008.1.1"
-YIELD_FOR = 0.002  # seconds a busier worker waits before looking at a connection again
-YIELD_AT_MOST = 25  # times in a row: then it takes the connection (the other may hang)
-
-
-@dataclass(frozen=True)
-class Shared:
-    """The listening socket of ``lysbord serve`` and every worker's association count
-    (a shared ``multiprocessing.Array`` of ints); ``slot`` is this worker's."""
-
-    listener: socket.socket
-    loads: Any
-    slot: int
-
-    def publish(self, associations: int) -> None:
-        self.loads[self.slot] = associations
-
-    def busier_than_another(self) -> bool:
-        with self.loads.get_lock():
-            loads = self.loads[:]
-        return bool(loads[self.slot] > min(loads))
 
 
 class LysbordAssociationServer(ThreadedAssociationServer):
@@ -57,7 +34,6 @@ class LysbordAssociationServer(ThreadedAssociationServer):
 
     def __init__(self, *args: Any, shared: Shared | None = None, **kwargs: Any) -> None:
         self.shared = shared
-        self._yielded = 0
         self._peers: list[socket.socket] = []  # accepted here; pynetdicom closes each at the end
         self._peers_lock = threading.Lock()
         super().__init__(*args, **kwargs)
@@ -87,7 +63,8 @@ class LysbordAssociationServer(ThreadedAssociationServer):
         cast(socket.socket, self.socket).close()
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        if self._yield():
+        if self.shared is not None and self.shared.defer(self._serving()):
+            time.sleep(YIELD_FOR)
             raise BlockingIOError("left to a less busy worker")  # socketserver: not now
         client, address = super().get_request()
         with self._peers_lock:
@@ -97,23 +74,14 @@ class LysbordAssociationServer(ThreadedAssociationServer):
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return client, address
 
-    def _yield(self) -> bool:
-        if self.shared is None or self._yielded >= YIELD_AT_MOST:
-            self._yielded = 0
-            return False
-        self._publish()
-        if not self.shared.busier_than_another():
-            self._yielded = 0
-            return False
-        self._yielded += 1
-        time.sleep(YIELD_FOR)
-        return True
+    def _serving(self, ending: object = None) -> int:
+        with self._peers_lock:
+            self._peers = [p for p in self._peers if p is not ending and p.fileno() != -1]
+            return len(self._peers)
 
     def _publish(self, ending: object = None) -> None:
         """Tell the other workers how many associations this one serves now."""
-        with self._peers_lock:
-            self._peers = [p for p in self._peers if p is not ending and p.fileno() != -1]
-            serving = len(self._peers)
+        serving = self._serving(ending)
         if self.shared is not None:
             self.shared.publish(serving)
 
