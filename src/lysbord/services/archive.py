@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,10 +71,8 @@ def store_instance(
     ids = ids or InstanceIds()
     series_id = ids.series.get(item.header["SeriesInstanceUID"])
     if series_id is not None:
-        now = ctx.now()
-        instance_id = ctx.db.write_one(
-            lambda conn: _insert_instance(conn, item, series_id, blob.key, blob.size, now)
-        )
+        values = _instance_values(item, series_id, blob.key, blob.size, ctx.now())
+        instance_id = ctx.db.insert_one(_INSERT_INSTANCE, values)
         if instance_id is not None:
             study_uid = item.header["StudyInstanceUID"]
             return StoreOutcome("stored", instance_id, study_uid=study_uid)
@@ -120,7 +118,8 @@ def _index(
         ids.series.get(series_uid) or made.series.get(series_uid) or _ensure_series(s, h, study_id)
     )
     made.studies[study_uid], made.series[series_uid] = study_id, series_id
-    instance_id = _insert_instance(s.connection(), item, series_id, blob.key, blob.size, now)
+    values = _instance_values(item, series_id, blob.key, blob.size, now)
+    instance_id = _INSERT_INSTANCE.execute(s.connection(), values).scalar()
     if instance_id is None:
         return _repeat(s, item, blob.key, blob.size, now)
     if new_study:
@@ -128,11 +127,12 @@ def _index(
     return StoreOutcome("stored", instance_id, study_uid=study_uid, new_study=new_study)
 
 
-def _insert_instance(
-    conn: Connection, item: Received, series_id: int, key: str, size: int, now: datetime
-) -> int | None:
-    """The new row's id, or None when this SOP Instance UID is already indexed."""
-    values = {
+def _instance_values(
+    item: Received, series_id: int, key: str, size: int, now: datetime
+) -> dict[str, Any]:
+    """The instance's row for ``_INSERT_INSTANCE``, which returns the new row's id, or
+    None when this SOP Instance UID is already indexed."""
+    return {
         "sop_instance_uid": item.sop_instance_uid,
         "series_id": series_id,
         "sop_class_uid": item.sop_class_uid,
@@ -142,7 +142,6 @@ def _insert_instance(
         "size": size,
         "received_at": now,
     }
-    return _INSERT_INSTANCE.execute(conn, values).scalar()
 
 
 def _repeat(s: Session, item: Received, key: str, size: int, now: datetime) -> StoreOutcome:

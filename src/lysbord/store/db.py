@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Dialect, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from lysbord.store import writers
@@ -95,14 +95,45 @@ class CompiledOnce:
     def __init__(self, build: Callable[[str], ClauseElement], keys: Sequence[str]) -> None:
         self._build, self._keys = build, list(keys)
         self._compiled: weakref.WeakKeyDictionary[Dialect, Compiled] = weakref.WeakKeyDictionary()
+        self._bind_processors: weakref.WeakKeyDictionary[
+            Dialect, dict[str, Callable[[Any], Any]]
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
         """Run the statement with ``values`` (exactly the keys given at construction)."""
-        compiled = self._compiled.get(conn.dialect)
+        return conn.execute(cast(Any, self._compiled_for(conn.dialect)), dict(values))
+
+    def for_driver(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The SQL and parameters as the driver takes them (named parameters, values
+        through their column types' bind processors), for running it without SQLAlchemy.
+
+        Column defaults are SQLAlchemy's to apply: every parameter must have its value.
+        """
+        compiled = cast(SQLCompiler, self._compiled_for(dialect))
+        if compiled.positional:
+            raise ValueError(f"{dialect.name}'s parameters are positional")
+        params = dict(compiled.construct_params(dict(values)))
+        if missing := params.keys() - values.keys():
+            raise ValueError(f"no values for {sorted(missing)} (defaults are not applied here)")
+        for name, process in self._processors(dialect, compiled).items():
+            params[name] = process(params[name])
+        return compiled.string, params
+
+    def _compiled_for(self, dialect: Dialect) -> Compiled:
+        compiled = self._compiled.get(dialect)
         if compiled is None:
             with self._lock:
-                built = self._build(conn.dialect.name)
-                compiled = built.compile(dialect=conn.dialect, column_keys=self._keys)
-                self._compiled[conn.dialect] = compiled
-        return conn.execute(cast(Any, compiled), dict(values))
+                built = self._build(dialect.name)
+                compiled = built.compile(dialect=dialect, column_keys=self._keys)
+                self._compiled[dialect] = compiled
+        return compiled
+
+    def _processors(
+        self, dialect: Dialect, compiled: SQLCompiler
+    ) -> dict[str, Callable[[Any], Any]]:
+        found = self._bind_processors.get(dialect)
+        if found is None:
+            processors = ((b.key, b.type.bind_processor(dialect)) for b in compiled.binds.values())
+            found = self._bind_processors[dialect] = {k: p for k, p in processors if p}
+        return found

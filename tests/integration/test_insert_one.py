@@ -1,0 +1,105 @@
+"""The C-STORE hot path: an instance of a known series is one self-committing INSERT.
+
+On PostgreSQL it runs on a pooled driver connection in autocommit, outside
+SQLAlchemy's Connection; these tests hold it to the same promises as a unit of work:
+committed when it returns, a repeat recognised, a refusal a SQLAlchemy error, and the
+pooled connection never handed on in autocommit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lysbord.dicom.header import read_header
+from lysbord.dicom.meta import file_meta
+from lysbord.services.archive import InstanceIds, Received, StoreOutcome, store_instance
+from lysbord.services.context import Context
+from lysbord.store.archive_models import Instance
+from lysbord.store.blobs import BlobStore
+from lysbord.store.db import CompiledOnce, make_engine
+from lysbord.store.models import Event
+from lysbord.store.uow import Database
+from tests.dicomdata import CT, base_dataset
+
+COLUMNS = ["sop_instance_uid", "series_id", "sop_class_uid", "instance_number",
+           "transfer_syntax", "blob_key", "size", "received_at"]  # fmt: skip
+STUDY = generate_uid()
+ONE_CONNECTION = {"pool_size": 1, "max_overflow": 0}
+PLAIN_INSERT = CompiledOnce(
+    lambda dialect: Instance.__table__.insert().returning(Instance.__table__.c.id), COLUMNS
+)
+
+
+def store(ctx: Context, ids: InstanceIds, series_uid: str, sop_uid: str) -> StoreOutcome:
+    ds = base_dataset(CT, patient_id="0101011234", patient_name="Test^Ib", accession="",
+                      study_uid=STUDY, series_uid=series_uid, modality="CT", number=1,
+                      size=8)  # fmt: skip
+    ds.SOPInstanceUID = sop_uid
+    ts = str(ExplicitVRLittleEndian)
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = False, True
+    write_dataset(fp, ds)
+    data = bytes(fp.getvalue())
+    item = Received(CT, sop_uid, ts, read_header(data, ts), "MODALITY")
+    blobs = BlobStore(ctx.settings.data_dir / "blobs")
+    return store_instance(ctx, blobs, item, [file_meta(CT, sop_uid, ts), data], ids)
+
+
+def count(ctx: Context) -> int:
+    with ctx.uow(readonly=True) as uow:
+        return uow.session.scalar(select(func.count()).select_from(Instance)) or 0
+
+
+def test_known_series_instances_commit_and_repeat(ctx: Context) -> None:
+    ids, series = InstanceIds(), generate_uid()
+    first = store(ctx, ids, series, generate_uid())  # a new series: a unit of work
+    assert series in ids.series
+    uid = generate_uid()
+    second = store(ctx, ids, series, uid)  # the hot path
+    again = store(ctx, ids, series, uid)  # a repeat: recognised, stored once
+    assert first.status == second.status == again.status == "stored"
+    assert again.instance_id == second.instance_id
+    assert count(ctx) == 2
+
+
+def instance_row(series_id: int) -> dict[str, object]:
+    return {"sop_instance_uid": generate_uid(), "series_id": series_id, "sop_class_uid": CT,
+            "instance_number": "1", "transfer_syntax": "1.2.840.10008.1.2.1",
+            "blob_key": "0" * 64, "size": 1, "received_at": datetime.now(UTC)}  # fmt: skip
+
+
+def events(db: Database) -> int:
+    with db.uow(readonly=True) as uow:
+        return uow.session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def uncommitted_event(db: Database) -> None:
+    """An event written and rolled back: on a connection left in autocommit it would stay."""
+    with db.uow() as uow:
+        uow.session.add(Event(at=datetime.now(UTC), actor="test", kind="test.rolled_back"))
+        uow.session.flush()
+
+
+def test_one_pooled_connection_goes_back_as_it_came(ctx: Context) -> None:
+    db = Database(make_engine(ctx.settings.database_url, **ONE_CONNECTION))
+    try:
+        ids, series = InstanceIds(), generate_uid()
+        store(ctx, ids, series, generate_uid())
+        before = events(db)
+        assert db.insert_one(PLAIN_INSERT, instance_row(ids.series[series])) is not None
+        with pytest.raises(IntegrityError):  # no such series
+            db.insert_one(PLAIN_INSERT, instance_row(987654))
+        uncommitted_event(db)
+        assert db.insert_one(PLAIN_INSERT, instance_row(ids.series[series])) is not None
+        uncommitted_event(db)
+        assert events(db) == before
+        assert count(ctx) == 3
+    finally:
+        db.dispose()
