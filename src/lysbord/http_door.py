@@ -11,6 +11,7 @@ connections on each accept and each close.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 from typing import Any, cast
@@ -19,6 +20,7 @@ import uvicorn
 
 from lysbord.sharing import YIELD_FOR, Shared
 
+log = logging.getLogger(__name__)
 ProtocolFactory = Callable[[], asyncio.Protocol]
 
 
@@ -91,6 +93,9 @@ class Acceptor:
                 client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 await loop.connect_accepted_socket(self.factory, client)
             except OSError:  # the client left already
+                client.close()
+            except Exception:  # one bad connection must not stop the door accepting
+                log.exception("cannot serve a connection")
                 client.close()
             self.shared.publish(self.serving())
 
