@@ -51,14 +51,14 @@ def serve(ctx: Context) -> None:
     outbound = None
     try:  # a SIGTERM while starting also stops what has started (workers: watch_parent)
         spawn = multiprocessing.get_context("spawn")
-        loads = spawn.Array("i", s.dicom_workers)
+        dicom_loads = spawn.Array("i", s.dicom_workers)
         workers += start_children(
-            dicom_worker, "dicom", s, [(dicom, loads, i) for i in range(s.dicom_workers)]
+            dicom_worker, "dicom", s, [(dicom, dicom_loads, i) for i in range(s.dicom_workers)]
         )
         pids = [w.pid or 0 for w in workers]
-        loads = spawn.Array("i", s.http_workers)
+        http_loads = spawn.Array("i", s.http_workers)
         workers += start_children(
-            http_worker, "http", s, [(http, loads, i, pids) for i in range(1, s.http_workers)]
+            http_worker, "http", s, [(http, http_loads, i, pids) for i in range(1, s.http_workers)]
         )
         outbound = start_outbound(ctx)
         hl7_door.start()
@@ -72,7 +72,7 @@ def serve(ctx: Context) -> None:
             dicom.getsockname()[1],
             s.dicom_workers,
         )
-        _http_server(ctx, Shared(http, loads, 0), pids).run()
+        _http_server(ctx, Shared(http, http_loads, 0), pids).run()
     finally:
         hl7_door.stop()  # messages being applied finish and are answered first
         if outbound is not None:

@@ -32,7 +32,7 @@ class Shared:
     def publish(self, serving: int) -> None:
         self.loads[self.slot] = serving
 
-    def busier_than_another(self) -> bool:
+    def _busier_than_another(self) -> bool:
         with self.loads.get_lock():
             loads = self.loads[:]
         return bool(loads[self.slot] > min(loads))
@@ -41,7 +41,7 @@ class Shared:
         """Whether to leave the waiting connection to a less busy worker for ``YIELD_FOR``;
         never more than ``YIELD_AT_MOST`` times in a row."""
         self.publish(serving)
-        if self._yielded >= YIELD_AT_MOST or not self.busier_than_another():
+        if self._yielded >= YIELD_AT_MOST or not self._busier_than_another():
             self._yielded = 0
             return False
         self._yielded += 1

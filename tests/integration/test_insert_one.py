@@ -11,22 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lysbord.dicom.header import read_header
-from lysbord.dicom.meta import file_meta
-from lysbord.services.archive import InstanceIds, Received, StoreOutcome, store_instance
+from lysbord.services.archive import InstanceIds, StoreOutcome
 from lysbord.services.context import Context
 from lysbord.store.archive_models import Instance
-from lysbord.store.blobs import BlobStore
 from lysbord.store.db import CompiledOnce, make_engine
 from lysbord.store.models import Event
 from lysbord.store.uow import Database
 from tests.dicomdata import CT, base_dataset
+from tests.integration.test_reconcile import store as door_store
 
 COLUMNS = ["sop_instance_uid", "series_id", "sop_class_uid", "instance_number",
            "transfer_syntax", "blob_key", "size", "received_at"]  # fmt: skip
@@ -42,14 +38,7 @@ def store(ctx: Context, ids: InstanceIds, series_uid: str, sop_uid: str) -> Stor
                       study_uid=STUDY, series_uid=series_uid, modality="CT", number=1,
                       size=8)  # fmt: skip
     ds.SOPInstanceUID = sop_uid
-    ts = str(ExplicitVRLittleEndian)
-    fp = DicomBytesIO()
-    fp.is_implicit_VR, fp.is_little_endian = False, True
-    write_dataset(fp, ds)
-    data = bytes(fp.getvalue())
-    item = Received(CT, sop_uid, ts, read_header(data, ts), "MODALITY")
-    blobs = BlobStore(ctx.settings.data_dir / "blobs")
-    return store_instance(ctx, blobs, item, [file_meta(CT, sop_uid, ts), data], ids)
+    return door_store(ctx, ds, "MODALITY", ids)
 
 
 def count(ctx: Context) -> int:

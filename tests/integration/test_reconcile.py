@@ -18,7 +18,7 @@ from lysbord.dicom.header import read_header
 from lysbord.dicom.meta import file_meta
 from lysbord.domain.calendar import local_date
 from lysbord.services import booking, patients, procedures, studies
-from lysbord.services.archive import Received, StoreOutcome, store_instance
+from lysbord.services.archive import InstanceIds, Received, StoreOutcome, store_instance
 from lysbord.services.check import run_checks
 from lysbord.services.context import Context
 from lysbord.services.procedures import Action
@@ -69,14 +69,16 @@ def send(
     return study_uid, outcomes
 
 
-def store(ctx: Context, ds, ae: str = CT1) -> StoreOutcome:
+def store(ctx: Context, ds, ae: str = CT1, ids: InstanceIds | None = None) -> StoreOutcome:
+    """One instance as the door stores it; ``ids``: the door's cache of study and series ids."""
     ts = str(ExplicitVRLittleEndian)
     fp = DicomBytesIO()
     fp.is_implicit_VR, fp.is_little_endian = False, True
     write_dataset(fp, ds)
     data = bytes(fp.getvalue())
     item = Received(CT, ds.SOPInstanceUID, ts, read_header(data, ts), ae)
-    return store_instance(ctx, blobs(ctx), item, [file_meta(CT, ds.SOPInstanceUID, ts), data])
+    parts = [file_meta(CT, ds.SOPInstanceUID, ts), data]
+    return store_instance(ctx, blobs(ctx), item, parts, ids)
 
 
 def booked(ctx: Context, cpr: str | None = None, code: str = "UXCC00") -> tuple[str, str]:
