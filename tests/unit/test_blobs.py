@@ -13,7 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lysbord.store import blobs
 from lysbord.store.blobs import STALE_AFTER, BlobStore
+
+
+@pytest.fixture(autouse=True, params=["nameless", "named"])
+def temporary_files(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on both ways of writing: O_TMPFILE, and a filesystem without it."""
+    if request.param == "named":
+        monkeypatch.setattr(blobs, "_NAMELESS", 0)
+    return str(request.param)
 
 
 def files(root: Path) -> list[Path]:
@@ -46,7 +55,7 @@ def test_same_content_twice_is_one_file(tmp_path: Path) -> None:
 
 
 def test_a_final_name_over_bytes_a_crash_cut_short_is_written_again(tmp_path: Path) -> None:
-    """The rename is flushed with the file: a crash between them can leave the name over
+    """The name is flushed with the file: a crash between them can leave the name over
     incomplete bytes, which no index row points at. The next put of the bytes repairs it."""
     store = BlobStore(tmp_path)
     data = os.urandom(4096)
@@ -57,6 +66,12 @@ def test_a_final_name_over_bytes_a_crash_cut_short_is_written_again(tmp_path: Pa
     assert (stored.key, stored.new) == (key, True)
     assert store.read(key) == data
     assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(store.path(key).parent.iterdir()) == [store.path(key)]
+
+
+def test_linux_filesystems_get_nameless_files(tmp_path: Path, temporary_files: str) -> None:
+    """Written nameless in their final folder (Linux, ext4 or tmpfs here); else named."""
+    assert BlobStore(tmp_path)._nameless is (temporary_files == "nameless")
 
 
 def test_verify_names_what_is_wrong(tmp_path: Path) -> None:
