@@ -1,9 +1,10 @@
 """The C-STORE hot path: an instance of a known series is one self-committing INSERT.
 
-On PostgreSQL it runs on a pooled driver connection in autocommit, outside
-SQLAlchemy's Connection; these tests hold it to the same promises as a unit of work:
-committed when it returns, a repeat recognised, a refusal a SQLAlchemy error, and the
-pooled connection never handed on in autocommit.
+It runs on a pooled driver connection, outside SQLAlchemy's Connection (on PostgreSQL
+in autocommit, on SQLite as a transaction of its own in the writers' queue); these
+tests hold it to the same promises as a unit of work: committed when it returns, a
+repeat recognised, a refusal a SQLAlchemy error, and the pooled connection never handed
+on in autocommit or holding the writers' queue.
 """
 
 from __future__ import annotations

@@ -104,20 +104,21 @@ class CompiledOnce:
         """Run the statement with ``values`` (exactly the keys given at construction)."""
         return conn.execute(cast(Any, self._compiled_for(conn.dialect)), dict(values))
 
-    def for_driver(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The SQL and parameters as the driver takes them (named parameters, values
-        through their column types' bind processors), for running it without SQLAlchemy.
+    def for_driver(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL and parameters as the driver takes them (a dict for named parameters,
+        a tuple for positional ones; values through their column types' bind processors),
+        for running it without SQLAlchemy.
 
         Column defaults are SQLAlchemy's to apply: every parameter must have its value.
         """
         compiled = cast(SQLCompiler, self._compiled_for(dialect))
-        if compiled.positional:
-            raise ValueError(f"{dialect.name}'s parameters are positional")
         params = dict(compiled.construct_params(dict(values)))
         if missing := params.keys() - values.keys():
             raise ValueError(f"no values for {sorted(missing)} (defaults are not applied here)")
         for name, process in self._processors(dialect, compiled).items():
             params[name] = process(params[name])
+        if compiled.positional:
+            return compiled.string, tuple(params[name] for name in compiled.positiontup or ())
         return compiled.string, params
 
     def _compiled_for(self, dialect: Dialect) -> Compiled:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Executable, Row, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from lysbord.store import writers
 from lysbord.store.db import CompiledOnce
 
 
@@ -26,6 +27,7 @@ class Database:
             if engine.dialect.name == "postgresql"
             else self._reader
         )
+        self._alone = _autocommitted if engine.dialect.name == "postgresql" else _queued
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self._reader if readonly else self._writer)
@@ -53,25 +55,19 @@ class Database:
         """One INSERT that is a transaction by itself, committed when this returns; the
         first column of the row it returns, or None.
 
-        For the hot paths of the doors (an instance stored). PostgreSQL runs it on a pooled
-        driver connection in autocommit, as a prepared statement: one round trip where
-        BEGIN, the statement and COMMIT took three, and without SQLAlchemy's Connection
-        and Result, which cost more CPU than the INSERT itself. SQLite runs it in a write
-        transaction of its own, queued and flushed as any other.
+        For the hot paths of the doors (an instance stored): on a pooled driver connection,
+        without SQLAlchemy's Connection and Result, which cost more CPU than the INSERT
+        itself. PostgreSQL runs it in autocommit, as a prepared statement: one round trip
+        where BEGIN, the statement and COMMIT took three. SQLite runs it as a transaction
+        of its own, queued and flushed as any other write.
         """
-        if self.engine.dialect.name != "postgresql":
-            with self.engine.begin() as conn:
-                return statement.execute(conn, values).scalar()
         sql, params = statement.for_driver(self.engine.dialect, values)
         driver_error = self.engine.dialect.loaded_dbapi.Error
         pooled = self.engine.raw_connection()  # checked as any checkout (db._check_alive)
-        driver: Any = pooled.driver_connection
         try:
-            driver.autocommit = True
-            row = driver.execute(sql, params, prepare=True).fetchone()
-            driver.autocommit = False
+            row = self._alone(pooled.driver_connection, sql, params)
         except driver_error as error:
-            pooled.invalidate(error)  # autocommit or broken: never handed out again
+            pooled.invalidate(error)  # half done or broken: never handed out again
             raise exc.DBAPIError.instance(sql, params, error, driver_error) from error
         finally:
             pooled.close()
@@ -79,6 +75,26 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _autocommitted(driver: Any, sql: str, params: Any) -> Any:
+    """PostgreSQL: the statement in autocommit; the connection goes back without it."""
+    driver.autocommit = True
+    row = driver.execute(sql, params, prepare=True).fetchone()
+    driver.autocommit = False
+    return row
+
+
+def _queued(driver: Any, sql: str, params: Any) -> Any:
+    """SQLite: the statement as its own transaction, committed once it has run to its end,
+    in the writers' queue and flushed after leaving it, as ``db`` does for every commit."""
+    writers.enter(driver)
+    try:
+        rows = driver.execute(sql, params).fetchall()
+    finally:
+        writers.leave(driver)
+    writers.flush(driver)
+    return rows[0] if rows else None
 
 
 class UnitOfWork:
