@@ -194,6 +194,24 @@ def test_a_receive_listener_gets_every_message(
     assert_kept(ctx, path, ExplicitVRLittleEndian)
 
 
+def test_a_send_listener_gets_every_answer(
+    ctx: Context, door: DicomDoor, tmp_path: Path, served: list[str]
+) -> None:
+    """Who listens to sent PDUs must see each C-STORE-RSP go out: pynetdicom's way."""
+    sent: list[str] = []
+
+    def listen(event: Any) -> None:
+        sent.append(type(event.pdu).__name__)
+
+    assert door._server is not None
+    door._server.bind(evt.EVT_PDU_SENT, listen)
+    path = ct_series(tmp_path, 1, patient_id=random_cpr())[0]
+    result = storescu(door, str(path))
+    assert result.returncode == 0, result.stderr
+    assert "P_DATA_TF" in sent and served == []
+    assert_kept(ctx, path, ExplicitVRLittleEndian)
+
+
 def test_answer_comments_are_ascii() -> None:
     image = faststore.Image(1, 5, CT, "1.2.3")
     failed = Dataset()

@@ -8,9 +8,10 @@ storage SCU waits for each answer before it sends the next image, so the hand-of
 buy no overlap. Here, in state Sta6 (data transfer) of an association we accepted,
 a P-DATA-TF is read as bytes: a C-STORE-RQ command in one PDV starts an image, its
 data fragments are gathered, the door's store function runs on this thread and its
-answer is queued like any other (DT-1 sends it). Everything else (other commands,
-a command split over PDVs, a listener bound to the receive events) goes
-pynetdicom's own way, from the bytes already read.
+answer goes out from here, as the one P-DATA-TF that DT-1 would send, unless
+something else waits to be sent first (then it is queued behind it). Everything
+else (other commands, a command split over PDVs, a listener bound to the events
+this bypasses) goes pynetdicom's own way, from the bytes already read.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ StoreFunction = Callable[[str, str, str, str, bytes], "int | Dataset"]
 
 _C_STORE_RQ, _NO_DATA_SET = 0x0001, 0x0101
 _EXCEPTION_IN_HANDLER = 0xC211  # what pynetdicom answers when a handler raises
-_RECEIVE_EVENTS = (evt.EVT_DATA_RECV, evt.EVT_PDU_RECV, evt.EVT_DIMSE_RECV)
+# Events pynetdicom would trigger on the way that this module takes instead.
+_BYPASSED_EVENTS = (
+    evt.EVT_DATA_RECV,
+    evt.EVT_PDU_RECV,
+    evt.EVT_DIMSE_RECV,
+    evt.EVT_PDU_SENT,
+    evt.EVT_DIMSE_SENT,
+    evt.EVT_FSM_TRANSITION,
+)
 _PDU_TYPES = range(0x01, 0x08)
 
 
@@ -92,8 +101,8 @@ def _store_of(dul: DULServiceProvider) -> StoreFunction | None:
         pass
     assoc = dul.assoc
     store = getattr(assoc.ae, "_lysbord_store", None) if assoc.is_acceptor else None
-    if any(assoc.get_handlers(event) for event in _RECEIVE_EVENTS):
-        store = None  # somebody wants to see each PDU and message: pynetdicom's way
+    if any(assoc.get_handlers(event) for event in _BYPASSED_EVENTS):
+        store = None  # somebody wants to see each PDU, message or step: pynetdicom's way
     dul._lysbord_store = store  # type: ignore[attr-defined]
     dul._lysbord_image = None  # type: ignore[attr-defined]
     return store
@@ -215,7 +224,7 @@ def _ui(value: memoryview | None) -> str:
 
 
 def _serve(dul: DULServiceProvider, store: StoreFunction, image: Image) -> None:
-    """Store the image and queue the answer; the same statuses as pynetdicom's SCP."""
+    """Store the image and send the answer; the same statuses as pynetdicom's SCP."""
     assoc = dul.assoc
     context = assoc._accepted_cx[image.context_id]
     data = b"".join(image.chunks)
@@ -236,8 +245,15 @@ def _serve(dul: DULServiceProvider, store: StoreFunction, image: Image) -> None:
     command = fastdimse.command_set("C-STORE-RSP", answer(image, result), False)
     if command is None:
         raise ValueError(f"cannot encode the C-STORE-RSP for {image.sop_instance}")
+    pdv = b"\x03" + command  # the last (and only) fragment of a command
+    if dul.to_provider_queue.empty() and dul.socket is not None:
+        # What DT-1 would send (PS3.8 9.3.5): nothing queued may go first, and only this
+        # thread writes to the socket.
+        head = struct.pack(">BBLLB", 0x04, 0, 5 + len(pdv), 1 + len(pdv), image.context_id)
+        dul.socket.send(head + pdv)
+        return
     pdata = P_DATA()
-    pdata.presentation_data_value_list.append((image.context_id, b"\x03" + command))
+    pdata.presentation_data_value_list.append((image.context_id, pdv))
     dul.send_pdu(pdata)
 
 
