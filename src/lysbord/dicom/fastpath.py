@@ -52,19 +52,9 @@ _installed = False
 
 def _recv_whole(self: AssociationSocket, nr_bytes: int) -> bytearray:
     """Read exactly ``nr_bytes`` (fewer only if the peer closed), in as few calls as possible."""
-    sock = self.socket
-    if sock is None:
-        return bytearray()
     buffer = bytearray(nr_bytes)
-    view = memoryview(buffer)
-    read = 0
-    while read < nr_bytes:
-        n = sock.recv_into(view[read:], nr_bytes - read)
-        if not n:
-            del view
-            return buffer[:read]
-        read += n
-    return buffer
+    read = faststore.fill(self, memoryview(buffer))
+    return buffer if read == nr_bytes else buffer[:read]
 
 
 class _DulTime:

@@ -26,6 +26,7 @@ from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.transport import AssociationSocket
 
 from lysbord.dicom import fastdimse
 
@@ -117,14 +118,24 @@ def _read_exactly(dul: DULServiceProvider) -> bytearray | None:
         head = sock.recv(6)
         if len(head) < 6:
             return None
-        length = struct.unpack_from(">L", head, 2)[0]
-        body = sock.recv(length)
+        pdu = bytearray(6 + struct.unpack_from(">L", head, 2)[0])
+        pdu[:6] = head
+        complete = fill(sock, memoryview(pdu)[6:]) == len(pdu) - 6
     except (OSError, TimeoutError):
         return None
-    if len(body) < length:
-        return None
-    head += body
-    return head
+    return pdu if complete else None
+
+
+def fill(sock: AssociationSocket, view: memoryview) -> int:
+    """Receive into all of ``view``; how many bytes came (fewer only if the peer closed)."""
+    raw = sock.socket
+    read, wanted = 0, len(view)
+    while raw is not None and read < wanted:
+        n = raw.recv_into(view[read:], wanted - read)
+        if not n:
+            break
+        read += n
+    return read
 
 
 def _decode(dul: DULServiceProvider, pdu: bytearray) -> None:
