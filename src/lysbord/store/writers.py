@@ -16,8 +16,8 @@ itself: it meets SQLite's busy timeout, and its error, as before.
 The log is flushed after the lock is let go. With ``synchronous=FULL`` SQLite fsyncs
 its WAL inside the commit, holding the write lock, so four writers took turns at the
 disk. In WAL mode with ``synchronous=NORMAL`` a commit only writes its frames; here
-the committing connection then fsyncs the WAL file itself, outside the lock, before
-its commit returns. Writers flush side by side, and one flush covers every frame
+the committing connection then flushes the WAL file itself (fdatasync, as SQLite
+does), outside the lock, before its commit returns. Writers flush side by side, and one flush covers every frame
 written before it, theirs too. A commit is durable when it returns, as with FULL:
 a frame a checkpoint has already moved into the database was synced there (NORMAL
 syncs the WAL and the database at every checkpoint).
@@ -118,7 +118,10 @@ def leave(connection: Any) -> None:
 
 
 def flush(connection: Any) -> None:
-    """Make a commit that changed rows durable: fsync the WAL it was written to."""
+    """Make a commit that changed rows durable: flush the WAL it was written to.
+
+    fdatasync, as SQLite itself syncs its WAL: the log's size is flushed when it grew;
+    its timestamps need no write of their own for every commit."""
     dbapi_connection = _writer(connection)
     if dbapi_connection is None or dbapi_connection.wal is None:
         return
@@ -129,6 +132,6 @@ def flush(connection: Any) -> None:
     except FileNotFoundError:
         return  # checkpointed and removed: the frames are in the database, synced
     try:
-        os.fsync(fd)
+        os.fdatasync(fd)
     finally:
         os.close(fd)
