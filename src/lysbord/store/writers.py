@@ -18,9 +18,9 @@ its WAL inside the commit, holding the write lock, so four writers took turns at
 disk. In WAL mode with ``synchronous=NORMAL`` a commit only writes its frames; here
 the committing connection then flushes the WAL file itself (fdatasync, as SQLite
 does), outside the lock, before its commit returns. Writers flush side by side, and
-one flush covers every frame written before it, theirs too. A commit is durable when it returns, as with FULL:
-a frame a checkpoint has already moved into the database was synced there (NORMAL
-syncs the WAL and the database at every checkpoint).
+one flush covers every frame written before it, theirs too. A commit is durable when
+it returns, as with FULL: a frame a checkpoint has already moved into the database
+was synced there (NORMAL syncs the WAL and the database at every checkpoint).
 """
 
 from __future__ import annotations
