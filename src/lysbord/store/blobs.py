@@ -34,6 +34,7 @@ still writing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import logging
@@ -148,7 +149,7 @@ class BlobStore:
             try:
                 os.replace(spare, final)
             finally:
-                if os.path.exists(spare):
+                with contextlib.suppress(FileNotFoundError):  # replaced: gone already
                     os.unlink(spare)
 
     def _make_folder(self, folder: str) -> list[str]:
