@@ -6,10 +6,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from lysbord.domain.errors import DomainError, NotFound
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.inbound import handle_together
 from lysbord.services import inbox, referrals
@@ -80,3 +83,34 @@ def test_eight_connections_each_get_their_own_answers(ctx: Context, hl7_door: Hl
         codes = [c for per_connection in pool.map(send, cprs) for c in per_connection]
     assert codes == ["AA"] * 32
     assert all(_referrals(ctx, cpr) == 4 for cpr in cprs)
+
+
+def test_a_refused_message_is_applied_once_alone_and_twice_in_a_batch(ctx: Context) -> None:
+    """Refusals are not tried again in a second transaction; a copy gets the stored answer."""
+    tries: list[str] = []
+
+    def steps(name: str, refused: bool) -> tuple[inbox.Apply, inbox.Refuse]:
+        def apply(_s: Session, _now: datetime) -> inbox.Outcome:
+            tries.append(name)
+            if refused:
+                raise NotFound("no such order", field="ORC-2", value=name)
+            return inbox.Outcome(inbox.APPLIED, f"AA {name}".encode())
+
+        def refuse(exc: DomainError) -> inbox.Outcome:
+            return inbox.Outcome(inbox.REJECTED, f"AE {name}".encode(), exc.message)
+
+        return apply, refuse
+
+    def message(name: str) -> inbox.Received:
+        return inbox.Received(name.encode(), sender_app="TEST", control_id=uuid.uuid4().hex)
+
+    alone = message("alone")
+    assert inbox.receive(ctx, alone, *steps("alone", refused=True)) == b"AE alone"
+    assert inbox.receive(ctx, alone, *steps("alone", refused=True)) == b"AE alone"
+    assert tries == ["alone", "alone"]  # once each: the copy's refusal found the original
+    tries.clear()
+    good, bad = message("good"), message("bad")
+    batch = [(good, steps("good", False)[0]), (bad, steps("bad", True)[0])]
+    assert inbox.receive_together(ctx, batch) is None
+    assert inbox.receive(ctx, bad, *steps("bad", refused=True)) == b"AE bad"
+    assert tries == ["good", "bad", "bad"]

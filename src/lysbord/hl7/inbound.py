@@ -75,7 +75,7 @@ def handle_together(ctx: Context, frames: Sequence[tuple[bytes, str]]) -> list[b
                 apply, _ = _steps(ctx, handler, parsed)
                 together.append((i, (_received(raw, parsed, peer), apply)))
     answers: list[bytes | None] = [None] * len(frames)
-    applied = inbox.receive_together(ctx, [item for _, item in together]) if together else None
+    applied = inbox.receive_together(ctx, [i for _, i in together]) if len(together) > 1 else None
     if applied is not None:
         for (i, _), answer in zip(together, applied, strict=True):
             answers[i] = answer

@@ -147,8 +147,14 @@ class InboxFilter:
 
 
 def receive(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> bytes:
-    """Store and apply once; returns the answer to send (only after it is committed)."""
-    answers = receive_together(ctx, [(msg, apply)])
+    """Store and apply once; returns the answer to send (only after it is committed).
+
+    A refusal is kept at once (``keep`` still answers a stored copy with its own answer),
+    so a refused message is applied once, not again in a second transaction."""
+    try:
+        answers = receive_together(ctx, [(msg, apply)])
+    except DomainError as exc:
+        return keep(ctx, msg, refuse(exc))
     if answers is not None:
         return answers[0]
     try:
@@ -162,7 +168,8 @@ def receive_together(ctx: Context, items: Sequence[tuple[Received, Apply]]) -> l
     """Store and apply several new messages in one transaction: one commit serves them all
     (group commit, issue 4). Only the common case, new messages applied: when any is a copy,
     is refused or fails, nothing is kept and None says so; the caller then receives each
-    on its own. No look-up first: the row's insert finds a copy (issue 4)."""
+    on its own. A single message is on its own already: its refusal is raised.
+    No look-up first: the row's insert finds a copy (issue 4)."""
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
@@ -170,7 +177,11 @@ def receive_together(ctx: Context, items: Sequence[tuple[Received, Apply]]) -> l
         for msg, apply in items:
             try:
                 outcome = apply(s, now)
-            except Exception:  # refused, or a bug: each on its own says which and why
+            except DomainError:
+                if len(items) == 1:
+                    raise
+                return None  # which one was refused is said by each on its own
+            except Exception:  # a bug, or the database: tried again on its own
                 return None
             row = _new_row(msg, outcome, now)
             if _INSERT_UNLESS_STORED.execute(s.connection(), row).first() is None:
