@@ -4,7 +4,8 @@ It runs on a pooled driver connection, outside SQLAlchemy's Connection (on Postg
 in autocommit, on SQLite as a transaction of its own in the writers' queue); these
 tests hold it to the same promises as a unit of work: committed when it returns, a
 repeat recognised, a refusal a SQLAlchemy error, and the pooled connection never handed
-on in autocommit or holding the writers' queue.
+on in autocommit or holding the writers' queue. A batch (STOW-RS's group commit) sends
+its instances' INSERTs together, in its unit of work, held to the same promises.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pydicom.uid import generate_uid
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lysbord.services.archive import InstanceIds, StoreOutcome
+from lysbord.services.archive import InstanceIds, Received, StoreOutcome, index_instances
 from lysbord.services.context import Context
 from lysbord.store.archive_models import Instance
+from lysbord.store.blobs import Stored
 from lysbord.store.db import CompiledOnce, make_engine
 from lysbord.store.models import Event
 from lysbord.store.uow import Database
@@ -93,3 +95,40 @@ def test_one_pooled_connection_goes_back_as_it_came(ctx: Context) -> None:
         assert count(ctx) == 3
     finally:
         db.dispose()
+
+
+def received(series_uid: str, sop_uid: str) -> Received:
+    header = {"StudyInstanceUID": STUDY, "SeriesInstanceUID": series_uid, "PatientID": "0101011234",
+              "Modality": "CT", "InstanceNumber": "1"}  # fmt: skip
+    return Received(CT, sop_uid, "1.2.840.10008.1.2.1", header)
+
+
+def test_a_batch_is_indexed_with_its_repeats_and_conflicts(ctx: Context) -> None:
+    """One INSERT per instance, sent together: a UID twice in the batch is a repeat (same
+    bytes) or a conflict (other bytes), as against an instance indexed before."""
+    ids, series, first, second = InstanceIds(), generate_uid(), generate_uid(), generate_uid()
+    batch = [
+        (received(series, first), Stored("a" * 64, 10, True)),
+        (received(series, second), Stored("b" * 64, 10, True)),
+        (received(series, first), Stored("a" * 64, 10, False)),
+        (received(series, second), Stored("c" * 64, 10, True)),
+    ]
+    outcomes = index_instances(ctx, batch, ids)
+    assert [o.status for o in outcomes] == ["stored", "stored", "stored", "conflict"]
+    assert outcomes[0].new_study and not outcomes[1].new_study
+    assert outcomes[2].instance_id == outcomes[0].instance_id
+    assert count(ctx) == 2
+    again = index_instances(ctx, [(received(series, second), Stored("b" * 64, 10, False))], ids)
+    assert again[0].instance_id == outcomes[1].instance_id
+
+
+def test_a_refused_run_fails_the_batch_as_a_sqlalchemy_error(ctx: Context) -> None:
+    ids, series = InstanceIds(), generate_uid()
+    store(ctx, ids, series, generate_uid())
+    good, bad = instance_row(ids.series[series]), instance_row(987654)  # no such series
+    with pytest.raises(IntegrityError), ctx.uow() as uow:
+        PLAIN_INSERT.first_of_each(uow.session.connection(), [good, bad])
+        uow.commit()
+    assert count(ctx) == 1
+    with ctx.uow() as uow:
+        assert PLAIN_INSERT.first_of_each(uow.session.connection(), []) == []

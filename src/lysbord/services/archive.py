@@ -91,23 +91,30 @@ def index_instances(
     ids = ids or InstanceIds()
     made = InstanceIds()  # rows of this transaction: remembered only once committed
     with ctx.uow() as uow:
-        outcomes = [_index(ctx, uow.session, item, blob, now, ids, made) for item, blob in items]
+        s = uow.session
+        placed = [_series_of(s, item, now, ids, made) for item, _ in items]
+        rows = [
+            _instance_values(item, series_id, blob.key, blob.size, now)
+            for (item, blob), (series_id, _) in zip(items, placed, strict=True)
+        ]
+        instance_ids = _INSERT_INSTANCE.first_of_each(s.connection(), rows)
+        outcomes = [
+            _outcome(ctx, s, item, blob, now, instance_id, new_study)
+            for (item, blob), (_, new_study), instance_id in zip(
+                items, placed, instance_ids, strict=True
+            )
+        ]
         uow.commit()
     ids.studies.update(made.studies)
     ids.series.update(made.series)
     return outcomes
 
 
-def _index(
-    ctx: Context,
-    s: Session,
-    item: Received,
-    blob: Stored,
-    now: datetime,
-    ids: InstanceIds,
-    made: InstanceIds,
-) -> StoreOutcome:
-    """One instance's rows in the open transaction; ``made``: the ids it found or made."""
+def _series_of(
+    s: Session, item: Received, now: datetime, ids: InstanceIds, made: InstanceIds
+) -> tuple[int, int | None]:
+    """The instance's series row id, and its study's id if that row is new; ``made``: the
+    ids found or made in the open transaction."""
     h = item.header
     study_uid, series_uid = h["StudyInstanceUID"], h["SeriesInstanceUID"]
     study_id = ids.studies.get(study_uid) or made.studies.get(study_uid)
@@ -118,13 +125,26 @@ def _index(
         ids.series.get(series_uid) or made.series.get(series_uid) or _ensure_series(s, h, study_id)
     )
     made.studies[study_uid], made.series[series_uid] = study_id, series_id
-    values = _instance_values(item, series_id, blob.key, blob.size, now)
-    instance_id = _INSERT_INSTANCE.execute(s.connection(), values).scalar()
+    return series_id, study_id if new_study else None
+
+
+def _outcome(
+    ctx: Context,
+    s: Session,
+    item: Received,
+    blob: Stored,
+    now: datetime,
+    instance_id: int | None,
+    new_study: int | None,
+) -> StoreOutcome:
+    """After the instances' INSERT: a new study is reconciled; a UID indexed already
+    (before, or earlier in this batch) is a repeat or a conflict."""
     if instance_id is None:
         return _repeat(s, item, blob.key, blob.size, now)
-    if new_study:
-        reconcile_study(ctx, s, s.get_one(Study, study_id), actor="system", at=now)
-    return StoreOutcome("stored", instance_id, study_uid=study_uid, new_study=new_study)
+    if new_study is not None:
+        reconcile_study(ctx, s, s.get_one(Study, new_study), actor="system", at=now)
+    study_uid = item.header["StudyInstanceUID"]
+    return StoreOutcome("stored", instance_id, study_uid=study_uid, new_study=new_study is not None)
 
 
 def _instance_values(

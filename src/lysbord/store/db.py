@@ -87,6 +87,18 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     return engine
 
 
+def _first(row: Sequence[Any] | None) -> Any:
+    return None if row is None else row[0]
+
+
+def _first_of_each_set(cursor: Any) -> list[Any]:
+    """psycopg after ``executemany(..., returning=True)``: one result set per run."""
+    found = [_first(cursor.fetchone())]
+    while cursor.nextset():
+        found.append(_first(cursor.fetchone()))
+    return found
+
+
 class CompiledOnce:
     """A statement compiled once per dialect and reused: for statements on hot paths that
     SQLAlchemy cannot cache (``INSERT ... ON CONFLICT`` has no cache key, so it would be
@@ -103,6 +115,28 @@ class CompiledOnce:
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
         """Run the statement with ``values`` (exactly the keys given at construction)."""
         return conn.execute(cast(Any, self._compiled_for(conn.dialect)), dict(values))
+
+    def first_of_each(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Run the statement once per row in ``conn``'s transaction, by the driver; the first
+        column each run returned, or None. PostgreSQL gets every run in one round trip
+        (psycopg's executemany, pipelined); SQLAlchemy's work per statement, which costs
+        more than an INSERT, is skipped on both."""
+        if not rows:
+            return []
+        dialect = conn.dialect
+        prepared = [self.for_driver(dialect, row) for row in rows]
+        sql, params = prepared[0][0], [p for _, p in prepared]
+        driver_error = dialect.loaded_dbapi.Error
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if dialect.name == "postgresql":
+                cursor.executemany(sql, params, returning=True)
+                return _first_of_each_set(cursor)
+            return [_first(cursor.execute(sql, p).fetchone()) for p in params]
+        except driver_error as error:
+            raise exc.DBAPIError.instance(sql, params, error, driver_error) from error
+        finally:
+            cursor.close()
 
     def for_driver(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
         """The SQL and parameters as the driver takes them (a dict for named parameters,
