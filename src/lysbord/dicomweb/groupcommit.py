@@ -11,10 +11,10 @@ once its own transaction committed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any
-
-from starlette.concurrency import run_in_threadpool
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from lysbord.dicomweb.storing import Durable, Result, index
 from lysbord.services.archive import InstanceIds
@@ -23,12 +23,20 @@ from lysbord.store.groupcommit import GroupCommit
 
 #: At most this many parts per transaction, so that one commit never grows long.
 MAX_BATCH = 64
+#: Threads for STOW-RS's blocking steps (writing blobs, indexing batches): the loop's own
+#: executor, not anyio's, whose checks on every call cost more than a part's trip here.
+THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="stow")
+R = TypeVar("R")
+
+
+async def in_thread(work: Callable[..., R], *args: Any) -> R:
+    return await asyncio.get_running_loop().run_in_executor(THREADS, work, *args)
 
 
 def stow_group_commit(
     index_batch: Callable[[list[Durable]], list[Result]],
 ) -> GroupCommit[Durable, Result]:
-    return GroupCommit(index_batch, run_in_threadpool, max_batch=MAX_BATCH)
+    return GroupCommit(index_batch, in_thread, max_batch=MAX_BATCH)
 
 
 def group_commit_for(state: Any, ctx: Context, ids: InstanceIds) -> GroupCommit[Durable, Result]:

@@ -19,11 +19,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from lysbord.api.deps import ContextDep
 from lysbord.dicomweb.errors import DicomWebError, bad_request, not_acceptable, warning_header
-from lysbord.dicomweb.groupcommit import group_commit_for
+from lysbord.dicomweb.groupcommit import group_commit_for, in_thread
 from lysbord.dicomweb.media import accepts, parse_accept, parse_media_type
 from lysbord.dicomweb.multipart import MultipartError, Part, Reader
 from lysbord.dicomweb.qido import JSON_TYPES
@@ -66,7 +65,7 @@ async def store(request: Request, ctx: Context, blobs: BlobStore, study: str | N
 
     async def one(part: Part) -> Result:
         try:
-            ready = await run_in_threadpool(make_durable, blobs, part, study)
+            ready = await in_thread(make_durable, blobs, part, study)
         finally:
             slots.release()  # the part's bytes are on disk (or refused): take the next
         return ready if isinstance(ready, Result) else await commits.submit(ready)
