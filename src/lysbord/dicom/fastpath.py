@@ -14,6 +14,7 @@ CT instance then waits for up to three such sleeps. Here:
 C-STORE requests are served on the DUL thread that reads them (``faststore``).
 Also pynetdicom's per-message log formatting and pydicom's per-value validation
 are turned off, and the messages we send are encoded by hand (``fastdimse``).
+Every association's reactor pause is made race-free (``Checkpoint``).
 Each new association no longer deep-copies the AE's ~70 presentation contexts nor
 resolves the listener's own address again (together a third of the CPU a
 worklist query costs, association included).
@@ -29,6 +30,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 from typing import Any
 
 import pynetdicom
@@ -152,9 +154,8 @@ def _wrap_send_pdu(original: Any) -> Any:
 
 def _wrap_reactor(original: Any) -> Any:
     def _run_reactor(self: Any) -> None:
-        # Acceptors only: a requestor's reactor must stay slow, or it may take the
-        # response to a request of its own send_*() off the queue before that does
-        # (pynetdicom pauses it with a flag it reads without a lock).
+        # Acceptors only: a requestor keeps pynetdicom's 1 ms pass (its send_*() wait
+        # for their responses themselves; the reactor only serves what the peer asks).
         if self.is_acceptor:
             poke = threading.Event()
             _poke_on_put(self.dimse.msg_queue, poke)  # a request to serve
@@ -163,6 +164,50 @@ def _wrap_reactor(original: Any) -> Any:
         original(self)
 
     return _run_reactor
+
+
+class Checkpoint(threading.Event):
+    """pynetdicom's reactor pause, made race-free for every association.
+
+    A ``send_*()`` clears the checkpoint, waits for ``_is_paused``, sends its request and
+    takes the response off the DIMSE queue; the reactor sets ``_is_paused``, waits on the
+    checkpoint, then unsets the flag and looks at that same queue. A reactor that had
+    just passed the wait still showed the flag, the sender went on, and the reactor took
+    its response ("Received unexpected C-STORE service message", then a DIMSE timeout:
+    a C-MOVE sub-operation lost on a fast peer). Here the reactor unsets the flag while
+    still inside the wait, under the lock ``clear()`` takes, and a reactor woken by a
+    ``set()`` that was cleared again before it ran waits on.
+    """
+
+    def __init__(self, owner: Any) -> None:
+        super().__init__()
+        self._owner = weakref.ref(owner)
+        self._guard = threading.Lock()
+
+    def clear(self) -> None:
+        with self._guard:
+            super().clear()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None:  # pynetdicom's reactor never gives one
+            return super().wait(timeout)
+        while True:
+            with self._guard:
+                if self.is_set():
+                    owner = self._owner()
+                    if owner is not None:
+                        owner._is_paused = False
+                    return True
+            super().wait()
+
+
+def _wrap_init(original: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._reactor_checkpoint = Checkpoint(self)
+        self._reactor_checkpoint.set()
+
+    return __init__
 
 
 def _wrap_kill(original: Any) -> Any:
@@ -237,6 +282,7 @@ def install() -> bool:
             association.Association._run_reactor
         )
         association.Association.kill = _wrap_kill(association.Association.kill)  # type: ignore[method-assign]
+        association.Association.__init__ = _wrap_init(association.Association.__init__)  # type: ignore[method-assign]
         transport.deepcopy = _copy_contexts  # type: ignore[assignment,attr-defined]
         RequestHandler.local = property(_local)  # type: ignore[method-assign,assignment]
         dul.time = _DulTime()  # type: ignore[assignment,attr-defined]
