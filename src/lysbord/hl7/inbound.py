@@ -75,7 +75,8 @@ def handle_together(ctx: Context, frames: Sequence[tuple[bytes, str]]) -> list[b
                 apply, _ = _steps(ctx, handler, parsed)
                 together.append((i, (_received(raw, parsed, peer), apply)))
     answers: list[bytes | None] = [None] * len(frames)
-    applied = inbox.receive_together(ctx, [i for _, i in together]) if len(together) > 1 else None
+    items = [item for _, item in together]
+    applied = inbox.receive_together(ctx, items) if len(items) > 1 else None
     if applied is not None:
         for (i, _), answer in zip(together, applied, strict=True):
             answers[i] = answer

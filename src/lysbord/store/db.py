@@ -87,15 +87,16 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     return engine
 
 
-def _first(row: Sequence[Any] | None) -> Any:
+def first_column(row: Sequence[Any] | None) -> Any:
+    """What a driver's INSERT ... RETURNING gave back: its first column, or None."""
     return None if row is None else row[0]
 
 
 def _first_of_each_set(cursor: Any) -> list[Any]:
     """psycopg after ``executemany(..., returning=True)``: one result set per run."""
-    found = [_first(cursor.fetchone())]
+    found = [first_column(cursor.fetchone())]
     while cursor.nextset():
-        found.append(_first(cursor.fetchone()))
+        found.append(first_column(cursor.fetchone()))
     return found
 
 
@@ -132,7 +133,7 @@ class CompiledOnce:
             if dialect.name == "postgresql":
                 cursor.executemany(sql, params, returning=True)
                 return _first_of_each_set(cursor)
-            return [_first(cursor.execute(sql, p).fetchone()) for p in params]
+            return [first_column(cursor.execute(sql, p).fetchone()) for p in params]
         except driver_error as error:
             raise exc.DBAPIError.instance(sql, params, error, driver_error) from error
         finally:

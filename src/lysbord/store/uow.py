@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Executable, Row, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from lysbord.store import writers
-from lysbord.store.db import CompiledOnce
+from lysbord.store.db import CompiledOnce, first_column
 
 
 class Database:
@@ -71,7 +71,7 @@ class Database:
             raise exc.DBAPIError.instance(sql, params, error, driver_error) from error
         finally:
             pooled.close()
-        return None if row is None else row[0]
+        return first_column(row)
 
     def dispose(self) -> None:
         self.engine.dispose()
