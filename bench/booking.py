@@ -24,9 +24,9 @@ from lysbord.config import Settings
 from lysbord.demo import build_demo
 from lysbord.domain.errors import SlotTaken
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, referrals
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking, referrals
 from lysbord.store.models import Appointment, PatientIdentifier, ProcedureCode
 
 SUITE = "booking"

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from lysbord.bootstrap import build_context
 from lysbord.config import Settings
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 PG_ADMIN_URL = os.environ.get(
     "LYSBORD_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

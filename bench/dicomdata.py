@@ -45,9 +45,9 @@ from lysbord.config import Settings
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, referrals
-from lysbord.services.context import Context
-from lysbord.services.worklist import WorklistQuery, find_items
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, referrals
+from lysbord.services.pathway.worklist import WorklistQuery, find_items
 from lysbord.store.models import Appointment, PatientIdentifier, ProcedureCode, Room, Slot
 
 SOP, STUDY, SERIES = "1.1." + "1" * 36, "1.2." + "2" * 36, "1.3." + "3" * 36  # 40 chars

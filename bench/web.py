@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
 from bench.common import BACKENDS, Row, backend_context, console, timed
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.demo import build_demo
 from lysbord.domain.access import CurrentUser, Role
-from lysbord.services.context import Context
-from lysbord.services.users import NewUser, add_user
+from lysbord.services.core.context import Context
+from lysbord.services.people.users import NewUser, add_user
 from lysbord.store.models import PatientIdentifier, Procedure, Referral, Room
 from lysbord.web.nav import NAV
 

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 
 from lysbord.config import Settings
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.db import make_engine
 from lysbord.store.migrate import upgrade
 from lysbord.store.schema import metadata

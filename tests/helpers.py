@@ -13,10 +13,17 @@ from typing import Any, TypeVar
 from lysbord.domain.cpr import parse_person_number
 from lysbord.domain.priorities import Priority
 from lysbord.domain.slots import OpeningHours
-from lysbord.services import patients, referrals
-from lysbord.services.context import Context
-from lysbord.services.region import CodeView, RoomSpec, add_procedure_codes, add_site, open_slots
-from lysbord.services.views import ReferralView
+from lysbord.services.core.context import Context
+from lysbord.services.operations.region import (
+    CodeView,
+    RoomSpec,
+    add_procedure_codes,
+    add_site,
+    open_slots,
+)
+from lysbord.services.pathway import referrals
+from lysbord.services.pathway.views import ReferralView
+from lysbord.services.people import patients
 
 WEEKDAYS = range(5)
 T = TypeVar("T")

@@ -15,9 +15,9 @@ import secrets
 from fastapi.testclient import TestClient
 
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
-from lysbord.services.sessions import create_token
-from lysbord.services.users import NewUser, add_user
+from lysbord.services.core.context import Context
+from lysbord.services.people.sessions import create_token
+from lysbord.services.people.users import NewUser, add_user
 
 # argon2id at its lowest cost in tests (RFC 9106's 64 MiB costs a second on a busy CI box);
 # every Settings built after this import reads it.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lysbord.config import Settings
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.db import make_engine
 from lysbord.store.migrate import upgrade
 from lysbord.store.uow import Database

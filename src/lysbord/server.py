@@ -27,14 +27,14 @@ from typing import Any
 
 import uvicorn
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.bootstrap import build_context
 from lysbord.config import Settings
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.worker import start_outbound
-from lysbord.http_door import HttpServer
-from lysbord.services.context import Context
-from lysbord.services.outbox import subscribe
+from lysbord.http.acceptor import HttpServer
+from lysbord.services.core.context import Context
+from lysbord.services.core.outbox import subscribe
 from lysbord.sharing import Shared
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from tests.live import live_server
 from tests.web_fixtures import user_for
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.models import Event
 from tests.conftest import Clock
 

@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, procedures
-from lysbord.services.booking import SlotSearch
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.booking import SlotSearch
 from tests.helpers import new_patient, new_referral
 
 

@@ -16,10 +16,10 @@ from playwright.sync_api import Page, expect
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, procedures, reports
-from lysbord.services.booking import SlotSearch
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures, reports
+from lysbord.services.pathway.booking import SlotSearch
+from lysbord.services.pathway.procedures import Action
 from tests.helpers import new_patient, new_referral
 from tests.integration.test_reconcile import send
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from lysbord.domain.access import Role
-from lysbord.services.check import Finding
-from lysbord.services.status import record_check
+from lysbord.services.operations.check import Finding
+from lysbord.services.operations.status import record_check
 
 
 def test_status_page_shows_doors_queues_and_the_last_check(

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from dicomweb_client.api import DICOMwebClient
 
-from lysbord.api.app import create_app
-from lysbord.services.context import Context
+from lysbord.app import create_app
+from lysbord.services.core.context import Context
 from tests.dicomweb.helpers import without_sign_in
 from tests.live import live_server
 

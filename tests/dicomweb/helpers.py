@@ -11,7 +11,7 @@ import numpy as np
 from pydicom import Dataset, dcmread
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from tests.dicomdata import ct_series
 from tests.helpers import random_cpr
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from tests.dicomweb.helpers import MULTIPART_DICOM, body, ct, part10
 from tests.helpers import random_cpr
 from tests.web_fixtures import bearer, signed_in

@@ -16,8 +16,8 @@ from lysbord.dicomweb import storing
 from lysbord.dicomweb.groupcommit import stow_group_commit
 from lysbord.dicomweb.multipart import Part
 from lysbord.dicomweb.storing import Durable, Result, index, make_durable, outcome
-from lysbord.services.archive import InstanceIds, Received, index_instances
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import InstanceIds, Received, index_instances
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore, Stored
 from tests.dicomweb.helpers import body, ct, part10, post
 from tests.dicomweb.test_stow import count

@@ -15,7 +15,7 @@ import pytest
 from dicomweb_client.api import DICOMwebClient
 from pydicom import Dataset
 
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from tests.dicomweb.helpers import ct, get
 from tests.helpers import random_cpr
 

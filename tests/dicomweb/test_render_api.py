@@ -1,6 +1,6 @@
 """Rendered WADO-RS over HTTP, on both backends: stored instances rendered, every error named.
 
-Instances are stored as the C-STORE door stores them (services.archive.store_instance
+Instances are stored as the C-STORE door stores them (services.archive.storing.store_instance
 with the door's file meta and header reader), then fetched through the app, over
 ``bare_ctx``: rendering needs no region.
 """
@@ -20,12 +20,12 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from pydicom.uid import JPEG2000Lossless
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.dicom.header import read_header
 from lysbord.dicom.meta import file_meta
 from lysbord.dicomweb.render import PNG, RenderOptions, render
-from lysbord.services.archive import Received, store_instance
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import Received, store_instance
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 from tests.dicomweb.helpers import without_sign_in
 from tests.dicomweb.test_render import ct, expected, rgb

@@ -15,8 +15,8 @@ from pydicom import Dataset
 from requests import HTTPError
 from sqlalchemy import func, select
 
-from lysbord.services import studies
-from lysbord.services.context import Context
+from lysbord.services.archive import studies
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, InstanceConflict
 from tests.dicomweb.helpers import BOUNDARY, MULTIPART_DICOM, body, ct, part10, post
 from tests.helpers import new_referral, random_cpr

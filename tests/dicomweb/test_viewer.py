@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lysbord.api.app import create_app
-from lysbord.dicomweb.settings import CHECKOUT_VIEWER, DicomWebSettings
-from lysbord.services.context import Context
+from lysbord.app import create_app
+from lysbord.config.dicomweb import CHECKOUT_VIEWER, DicomWebSettings
+from lysbord.services.core.context import Context
 
 
 def installed() -> Path:

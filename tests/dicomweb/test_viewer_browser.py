@@ -21,9 +21,9 @@ from PIL import Image
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from lysbord.api.app import create_app
-from lysbord.services.context import Context
-from lysbord.services.priors import viewer_url
+from lysbord.app import create_app
+from lysbord.services.archive.priors import viewer_url
+from lysbord.services.core.context import Context
 from tests.dicomweb.helpers import without_sign_in
 from tests.dicomweb.test_render import ct
 from tests.dicomweb.test_render_api import put

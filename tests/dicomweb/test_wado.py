@@ -16,9 +16,9 @@ from pydicom import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 from requests import HTTPError
 
-from lysbord.services import studies
-from lysbord.services.context import Context
-from lysbord.services.studies import Assignment
+from lysbord.services.archive import studies
+from lysbord.services.archive.studies import Assignment
+from lysbord.services.core.context import Context
 from tests.dicomweb.helpers import ct, get, multiframe
 from tests.helpers import new_patient, random_cpr
 

@@ -12,7 +12,7 @@ import pytest
 
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import Deframer, Frame, wrap
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 SAMPLES = Path(__file__).parent / "samples"
 

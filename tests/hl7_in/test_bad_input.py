@@ -7,9 +7,11 @@ import uuid
 
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import END, START, wrap
-from lysbord.services import booking, inbox, patients, referrals
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action, act
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import inbox
+from lysbord.services.pathway import booking, referrals
+from lysbord.services.pathway.procedures import Action, act
+from lysbord.services.people import patients
 from tests.helpers import new_patient, random_cpr
 from tests.hl7_in.conftest import MakeDoor, MllpClient, sample, segment
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from lysbord.hl7.mllp import Deframer
 from lysbord.hl7.parse import Hl7ParseError, parse
-from lysbord.services import inbox
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import inbox
 from tests.hl7_in.conftest import SAMPLES, MakeDoor, MllpClient, sample, segment
 
 VALUES = {

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from lysbord.domain.errors import DomainError, NotFound
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.inbound import handle_together
-from lysbord.services import inbox, referrals
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import inbox
+from lysbord.services.pathway import referrals
 from tests.helpers import new_patient
 from tests.hl7_in.conftest import MllpClient, sample, segment
 

@@ -8,8 +8,8 @@ import uuid
 from fastapi.testclient import TestClient
 
 from lysbord.hl7.door import Hl7Door
-from lysbord.services import referrals
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import referrals
 from tests.helpers import random_cpr
 from tests.hl7_in.conftest import MllpClient, sample, segment
 from tests.integration.api_fixtures import (  # noqa: F401

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 
-from lysbord.services import inbox, patients
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import inbox
+from lysbord.services.people import patients
 from tests.helpers import random_cpr, random_replacement_number
 from tests.hl7_in.conftest import MllpClient, sample, segment
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import wrap
-from lysbord.services import inbox, referrals
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import inbox
+from lysbord.services.pathway import referrals
 from tests.helpers import new_patient
 from tests.hl7_in.conftest import MakeDoor, MllpClient, sample, segment
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from lysbord.domain.priorities import Priority
-from lysbord.services import patients, procedures, referrals
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import procedures, referrals
+from lysbord.services.people import patients
 from tests.helpers import new_patient, random_cpr
 from tests.hl7_in.conftest import MllpClient, sample, segment
 

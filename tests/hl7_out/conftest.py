@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from lysbord.hl7.destinations import Hl7Destination, Hl7OutSettings
+from lysbord.config.hl7_out import Hl7Destination, Hl7OutSettings
 from lysbord.hl7.worker import DeliveryWorker
-from lysbord.services import booking, procedures, reports
-from lysbord.services.context import Context
-from lysbord.services.outbox import subscribe
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.core.outbox import subscribe
+from lysbord.services.pathway import booking, procedures, reports
+from lysbord.services.pathway.procedures import Action
 from tests.hl7_out.receiver import Receiver, closed_port
 
 FAST = {

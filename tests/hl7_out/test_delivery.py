@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from lysbord.hl7.worker import DeliveryWorker
-from lysbord.services import booking, outbox_queue, procedures
-from lysbord.services.context import Context, utc_now
-from lysbord.services.outbox_queue import OutboxStatus
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context, utc_now
+from lysbord.services.messaging import outbox_queue
+from lysbord.services.messaging.outbox_queue import OutboxStatus
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.procedures import Action
 from lysbord.store.db import make_engine
 from lysbord.store.outbox_models import OutboxMessage
 from lysbord.store.uow import Database

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lysbord.hl7.destinations import Hl7Destination, Hl7OutSettings
+from lysbord.config.hl7_out import Hl7Destination, Hl7OutSettings
 from lysbord.hl7.messages_out import esc, render, ts
 from lysbord.hl7.outbound import read_ack
 from lysbord.hl7.parse import parse, segments, value
-from lysbord.services.outbox import (
+from lysbord.services.core.outbox import (
     MessageFacts,
     OrderFacts,
     PatientFacts,

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from lysbord.domain.errors import IllegalTransition, InvalidValue
 from lysbord.hl7.messages_out import render
-from lysbord.services import procedures, reports
-from lysbord.services.context import Context
-from lysbord.services.outbox import MessageFacts
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.core.outbox import MessageFacts
+from lysbord.services.pathway import procedures, reports
+from lysbord.services.pathway.procedures import Action
 from lysbord.store.models import Procedure
 from lysbord.store.outbox_models import OutboxMessage
 from tests.helpers import new_referral

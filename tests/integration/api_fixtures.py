@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from tests.helpers import random_cpr
 from tests.web_fixtures import bearer
 

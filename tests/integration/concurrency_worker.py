@@ -18,8 +18,8 @@ from tempfile import TemporaryDirectory
 
 from lysbord.config import Settings
 from lysbord.domain.errors import SlotTaken
-from lysbord.services import booking
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking
 from lysbord.store.db import make_engine
 from lysbord.store.uow import Database
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.models import Event
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401

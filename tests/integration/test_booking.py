@@ -22,10 +22,11 @@ from lysbord.domain.errors import (
     UnknownSlot,
 )
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, procedures, region
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
-from lysbord.services.region import CodeView
+from lysbord.services.core.context import Context
+from lysbord.services.operations import region
+from lysbord.services.operations.region import CodeView
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.procedures import Action
 from lysbord.store.models import Appointment, Event, Room, Slot
 from tests.helpers import new_referral
 

@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 from lysbord.cli import app
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, patients, procedures
-from lysbord.services.check import RULES, Finding, run_checks
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
-from lysbord.services.views import ReferralView
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import RULES, Finding, run_checks
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.views import ReferralView
+from lysbord.services.people import patients
 from lysbord.store.models import Appointment, Referral
 from lysbord.store.types import UtcDateTime
 from tests.helpers import new_patient, new_referral

@@ -13,8 +13,9 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from lysbord.cli import app
-from lysbord.services import patients, studies
-from lysbord.services.check import (
+from lysbord.services.archive import studies
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import (
     BLOBS,
     CONFLICTS,
     RULES,
@@ -23,7 +24,7 @@ from lysbord.services.check import (
     Finding,
     run_checks,
 )
-from lysbord.services.context import Context
+from lysbord.services.people import patients
 from lysbord.store.archive_models import Instance
 from tests.dicomdata import CT, base_dataset
 from tests.helpers import new_patient, random_cpr

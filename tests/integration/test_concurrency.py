@@ -23,10 +23,11 @@ import pytest
 from sqlalchemy import func, select
 
 from lysbord.domain.errors import DomainError, MergeRefused, SlotTaken
-from lysbord.services import booking, patients, procedures
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.people import patients
 from lysbord.store.models import Appointment, Event, Procedure, Room, Slot
 from tests.helpers import new_patient, new_referral
 

@@ -7,7 +7,7 @@ from contextlib import closing
 
 from sqlalchemy import literal, select
 
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 IDLE_IN_TRANSACTION = (
     "SELECT count(*) FROM pg_stat_activity"

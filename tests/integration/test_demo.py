@@ -15,10 +15,11 @@ from lysbord.demo.plans import Fate, Plan, make_plans
 from lysbord.domain.cpr import IdKind, parse_person_number
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
-from lysbord.services import referrals, region, tracker
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
-from lysbord.services.referrals import ReferralFilter
+from lysbord.services.core.context import Context
+from lysbord.services.operations import region
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import referrals, tracker
+from lysbord.services.pathway.referrals import ReferralFilter
 from lysbord.store.models import PatientMerge
 
 #: A shorter slot calendar than the real demo's year, to keep the tests fast.

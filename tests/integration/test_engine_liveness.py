@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 PID = "SELECT pg_backend_pid()"
 

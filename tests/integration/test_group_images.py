@@ -1,19 +1,20 @@
-"""A group case's one study counts for each procedure it performed (services/grouped.py).
+"""A group case's one study counts for each procedure it performed (services/archive/grouped.py).
 
 CT thorax and CT abdomen in one acquisition: one MPPS links both, the images carry the
 thorax's accession and reconcile to it. Whether the images or the MPPS comes first, the
 abdomen gets its images received, reaches the reading worklist and finds the study.
-Also: the unmatched MPPS queue (services/mpps_queue.py) as a person reads it.
+Also: the unmatched MPPS queue (services/pathway/mpps_queue.py) as a person reads it.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from lysbord.services import mpps_queue, procedures, studies
-from lysbord.services.check import GROUP_SHARES, run_checks
-from lysbord.services.context import Context
-from lysbord.services.mpps import ScheduledRef, StepReport, start_step
+from lysbord.services.archive import studies
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import GROUP_SHARES, run_checks
+from lysbord.services.pathway import mpps_queue, procedures
+from lysbord.services.pathway.mpps import ScheduledRef, StepReport, start_step
 from lysbord.store.models import Procedure
 from lysbord.web.queries_work import reading_list
 from tests.integration.test_mpps_service import AE, booked_group, finished, started, uid

@@ -17,8 +17,8 @@ from pydicom.uid import generate_uid
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lysbord.services.archive import InstanceIds, Received, StoreOutcome, index_instances
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import InstanceIds, Received, StoreOutcome, index_instances
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance
 from lysbord.store.blobs import Stored
 from lysbord.store.db import CompiledOnce, make_engine

@@ -12,10 +12,10 @@ from alembic.command import downgrade
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 
-from lysbord.services import booking, mpps
-from lysbord.services.commitment import unreported
-from lysbord.services.context import Context
-from lysbord.services.mpps import ScheduledRef, StepReport
+from lysbord.services.archive.commitment import unreported
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, mpps
+from lysbord.services.pathway.mpps import ScheduledRef, StepReport
 from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
 from lysbord.store.db import make_engine
 from lysbord.store.migrate import alembic_config, upgrade

@@ -1,4 +1,4 @@
-"""MPPS use cases (services/mpps.py): procedures move with the scanner, refusals write nothing."""
+"""MPPS use cases (services/pathway/mpps.py): procedures move with the scanner, refusals write nothing."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from lysbord.domain.errors import (
     InvalidValue,
     NotFound,
 )
-from lysbord.services import booking, mpps, mpps_queue, procedures
-from lysbord.services.context import Context
-from lysbord.services.mpps import ScheduledRef, StepReport
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, mpps, mpps_queue, procedures
+from lysbord.services.pathway.mpps import ScheduledRef, StepReport
 from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
 from lysbord.store.models import Event, Procedure
 from tests.helpers import new_referral

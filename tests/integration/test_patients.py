@@ -22,9 +22,10 @@ from lysbord.domain.errors import (
     UnknownPatient,
     UnknownSite,
 )
-from lysbord.services import patients, referrals
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import referrals
+from lysbord.services.people import patients
 from lysbord.store.models import Event, Patient, Referral
 from tests.helpers import new_patient, new_referral, random_cpr
 

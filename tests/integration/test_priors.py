@@ -2,7 +2,7 @@
 
 Studies go in as the C-STORE door stores them, from rooms of both sites of the small
 region (the calling AE title says which site produced them). The prior rule is the one
-``services.priors`` documents: same patient, same body region whatever the modality,
+``services.archive.priors`` documents: same patient, same body region whatever the modality,
 before the procedure's own study once it has arrived, newest first.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pydicom.uid import generate_uid
 
-from lysbord.services import priors, procedures
-from lysbord.services.context import Context
+from lysbord.services.archive import priors
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import procedures
 from tests.dicomdata import CT, base_dataset
 from tests.helpers import new_patient, new_referral
 from tests.integration.api_fixtures import api_fixture, ok, problem  # noqa: F401

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from lysbord.domain.errors import IllegalTransition, InvalidValue, UnknownProcedure
 from lysbord.domain.tracking import Queue
-from lysbord.services import booking, procedures, referrals
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures, referrals
+from lysbord.services.pathway.procedures import Action
 from lysbord.store.models import Appointment, Event
 from tests.helpers import new_referral
 

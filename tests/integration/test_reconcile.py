@@ -1,6 +1,6 @@
 """Reconciliation: every study finds its procedure, or waits visibly with the reason why.
 
-Instances go in through services.archive.store_instance as the C-STORE door sends them:
+Instances go in through services.archive.storing.store_instance as the C-STORE door sends them:
 the file meta header made by the door, then the dataset bytes as pydicom encodes them,
 with the header read by the door's own reader. Merges carry the images and undo exactly.
 """
@@ -17,11 +17,13 @@ from sqlalchemy import select
 from lysbord.dicom.header import read_header
 from lysbord.dicom.meta import file_meta
 from lysbord.domain.calendar import local_date
-from lysbord.services import booking, patients, procedures, studies
-from lysbord.services.archive import InstanceIds, Received, StoreOutcome, store_instance
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
+from lysbord.services.archive import studies
+from lysbord.services.archive.storing import InstanceIds, Received, StoreOutcome, store_instance
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.people import patients
 from lysbord.store.archive_models import Study
 from lysbord.store.blobs import BlobStore
 from lysbord.store.models import Event, PatientMerge

@@ -21,9 +21,10 @@ from lysbord.domain.errors import (
 )
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
-from lysbord.services import booking, patients, procedures, referrals
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures, referrals
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.people import patients
 from lysbord.store.models import Event, Procedure, Referral
 from tests.helpers import new_patient, new_referral, random_cpr
 

@@ -1,6 +1,6 @@
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, tracker
-from lysbord.services.check import run_checks
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking, tracker
 from tests.helpers import new_referral
 
 

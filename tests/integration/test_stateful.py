@@ -42,10 +42,11 @@ from lysbord.domain.priorities import Priority
 from lysbord.domain.slots import modalities_compatible
 from lysbord.domain.tracking import ProcedureSnapshot, referral_queue
 from lysbord.domain.workflow import TERMINAL, TRANSITIONS, ProcedureState, needs_reason
-from lysbord.services import booking, patients, procedures, referrals, tracker
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
-from lysbord.services.procedures import FREES_SLOT, TARGETS, Action
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking, procedures, referrals, tracker
+from lysbord.services.pathway.procedures import FREES_SLOT, TARGETS, Action
+from lysbord.services.people import patients
 from lysbord.store.db import make_engine
 from lysbord.store.models import Appointment, Event, Procedure, Referral, Room, Slot
 from lysbord.store.uow import Database

@@ -10,11 +10,11 @@ import dataclasses
 
 from fastapi.testclient import TestClient
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.config import DicomPeer
 from lysbord.domain.access import Role
-from lysbord.services.check import run_checks
-from lysbord.services.mpps import ScheduledRef
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway.mpps import ScheduledRef
 from tests.helpers import random_cpr
 from tests.integration.api_fixtures import (  # noqa: F401
     anon_fixture,

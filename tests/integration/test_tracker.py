@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, check, patients, procedures, tracker
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
-from lysbord.services.views import ReferralView
+from lysbord.services.core.context import Context
+from lysbord.services.operations import check
+from lysbord.services.pathway import booking, procedures, tracker
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.views import ReferralView
+from lysbord.services.people import patients
 from lysbord.web import queries_work
 from tests.helpers import new_referral, random_cpr
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from lysbord.domain.access import Role
 from lysbord.domain.errors import Conflict, InvalidValue, NotFound
-from lysbord.services.context import Context
-from lysbord.services.sessions import (
+from lysbord.services.core.context import Context
+from lysbord.services.people.sessions import (
     create_token,
     end_session,
     live_tokens,
@@ -21,7 +21,7 @@ from lysbord.services.sessions import (
     sign_in,
     token_user,
 )
-from lysbord.services.users import NewUser, add_user, list_users, set_active, set_password
+from lysbord.services.people.users import NewUser, add_user, list_users, set_active, set_password
 from lysbord.store.models import Event
 from lysbord.store.user_models import ApiToken, User, UserSession
 from tests import web_fixtures  # noqa: F401  (sets the tests' argon2 cost)

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from lysbord.cli import app
 from lysbord.demo.users import DEMO_USERS, create_demo_users, write_demo_users
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
-from lysbord.services.sessions import sign_in, token_user
-from lysbord.services.status import last_check
+from lysbord.services.core.context import Context
+from lysbord.services.operations.status import last_check
+from lysbord.services.people.sessions import sign_in, token_user
 from tests import web_fixtures  # noqa: F401  (sets the tests' argon2 cost)
 
 

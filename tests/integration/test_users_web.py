@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.domain.access import Role
-from lysbord.services.check import Finding
-from lysbord.services.context import Context
-from lysbord.services.status import record_check
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import Finding
+from lysbord.services.operations.status import record_check
 from lysbord.store.models import Event
 from tests.conftest import Clock
 from tests.web_fixtures import csrf_of, sign_in, signed_in, user_for

@@ -9,11 +9,11 @@ import pytest
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import Conflict, InvalidValue
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, procedures, triage
-from lysbord.services.booking import SlotSearch
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
-from lysbord.services.views import ReferralView
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures, triage
+from lysbord.services.pathway.booking import SlotSearch
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.views import ReferralView
 from lysbord.web import queries_patients, queries_rooms, queries_work
 from tests.conftest import Clock
 from tests.helpers import new_patient, new_referral

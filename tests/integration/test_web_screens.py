@@ -14,16 +14,16 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.domain.access import Role
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.domain.workflow import ProcedureState
-from lysbord.services import booking, mpps, procedures, referrals, reports
-from lysbord.services.booking import SlotSearch
-from lysbord.services.context import Context
-from lysbord.services.mpps import ScheduledRef, StepReport
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, mpps, procedures, referrals, reports
+from lysbord.services.pathway.booking import SlotSearch
+from lysbord.services.pathway.mpps import ScheduledRef, StepReport
+from lysbord.services.pathway.procedures import Action
 from lysbord.web import i18n
 from lysbord.web.pages.rooms import DESK_ACTIONS
 from tests.helpers import new_patient, new_referral, random_cpr

@@ -26,8 +26,8 @@ from sqlalchemy import select
 from lysbord.config import DicomPeer
 from lysbord.dicom.commitment import STORAGE_COMMITMENT, WELL_KNOWN_INSTANCE, release
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.commitment import FIRST_RETRY, due_at, retry_delay
-from lysbord.services.context import Context
+from lysbord.services.archive.commitment import FIRST_RETRY, due_at, retry_delay
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import CommitmentRequest
 from tests.conftest import Clock
 from tests.dicomdata import CT, MG, ct_series

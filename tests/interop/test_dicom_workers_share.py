@@ -19,7 +19,7 @@ from pynetdicom import AE
 from pynetdicom.association import Association
 
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.sharing import Shared
 
 VERIFICATION = "1.2.840.10008.1.1"

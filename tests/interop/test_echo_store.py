@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance
 from tests.dicomdata import ct_series
 from tests.interop.conftest import dcmtk

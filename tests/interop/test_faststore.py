@@ -23,7 +23,7 @@ from pynetdicom.dimse_primitives import C_STORE
 
 from lysbord.dicom import fastdimse, faststore
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from tests.dicomdata import CT, ct_series
 from tests.helpers import random_cpr
 from tests.interop.test_store import assert_kept, storescu

@@ -14,8 +14,8 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[
 from sqlalchemy import select
 
 from lysbord.dicom.server import DicomDoor
-from lysbord.services import booking, procedures
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures
 from lysbord.store.archive_models import PerformedStep
 from tests.helpers import new_referral
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from lysbord.config import DicomPeer
 from lysbord.dicom.peers import allowed, destination
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance
 from tests.dicomdata import ct_series
 from tests.interop.conftest import MakeDoor, dcmtk

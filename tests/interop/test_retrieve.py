@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from lysbord.config import DicomPeer
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, Study
 from lysbord.store.blobs import BlobStore
 from tests.helpers import random_cpr

@@ -24,7 +24,7 @@ from pynetdicom.dsutils import split_dataset
 from sqlalchemy import func, select
 
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
 from lysbord.store.blobs import BlobStore
 from tests.dicomdata import ct_series, mammogram, save

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from lysbord.dicom.meta import file_meta
 from lysbord.dicom.server import DicomDoor
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
 from tests.dicomdata import CT, base_dataset
 from tests.helpers import random_cpr

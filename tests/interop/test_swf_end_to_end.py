@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from lysbord.dicom.server import DicomDoor
 from lysbord.domain.tracking import Queue
-from lysbord.services import booking, procedures, referrals, tracker
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking, procedures, referrals, tracker
 from lysbord.store.archive_models import Instance, Series, Study
 from lysbord.web.queries_work import reading_list
 from tests.dicomdata import ct_series

@@ -12,12 +12,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from pydicom import dcmread
 
-from lysbord.api.app import create_app
+from lysbord.app import create_app
 from lysbord.dicom.server import DicomDoor
 from lysbord.domain.access import Role
-from lysbord.services import booking
-from lysbord.services.check import run_checks
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.operations.check import run_checks
+from lysbord.services.pathway import booking
 from tests.dicomdata import ct_series
 from tests.helpers import new_patient, new_referral, random_cpr
 from tests.interop.conftest import dcmtk

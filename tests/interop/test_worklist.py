@@ -16,10 +16,10 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 
 from lysbord.dicom.server import DicomDoor
 from lysbord.domain.calendar import local_datetime
-from lysbord.services import booking, procedures
-from lysbord.services import worklist as worklist_service
-from lysbord.services.context import Context
-from lysbord.services.worklist import TooManyMatches, WorklistQuery, find_items
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway import worklist as worklist_service
+from lysbord.services.pathway.worklist import TooManyMatches, WorklistQuery, find_items
 from tests.helpers import new_patient, new_referral
 from tests.interop.conftest import dcmtk
 

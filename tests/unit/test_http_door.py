@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from lysbord.http_door import HttpServer
+from lysbord.http.acceptor import HttpServer
 from lysbord.sharing import Shared
 
 

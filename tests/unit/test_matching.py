@@ -19,7 +19,7 @@ from lysbord.dicom.matching import (
     parse_range,
     upper_bound,
 )
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, Series, Study
 from tests.conftest import T0
 from tests.helpers import random_cpr

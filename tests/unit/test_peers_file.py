@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lysbord.config import load_settings
 from lysbord.demo.peers_file import write_peers_file
-from lysbord.services.region import RoomView, SiteView
+from lysbord.services.operations.region import RoomView, SiteView
 
 
 def test_the_demo_peers_file_is_valid_settings_and_never_overwrites(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lysbord.domain.access import Role
-from lysbord.services.status import QUEUES
+from lysbord.services.operations.status import QUEUES
 from lysbord.web import i18n
 
 WEB = Path(i18n.__file__).parent

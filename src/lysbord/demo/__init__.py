@@ -27,8 +27,10 @@ from lysbord.demo.region_data import SITES, procedure_codes, room_specs
 from lysbord.demo.runner import Runner
 from lysbord.domain.calendar import is_working_day, local_date, local_datetime
 from lysbord.domain.tracking import Queue
-from lysbord.services import patients, region, tracker
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
+from lysbord.services.operations import region
+from lysbord.services.pathway import tracker
+from lysbord.services.people import patients
 
 __all__ = ["build_demo", "region_exists"]
 

@@ -15,7 +15,7 @@ from lysbord.demo import texts
 from lysbord.demo.people import Person
 from lysbord.demo.runner import Runner
 from lysbord.domain.cpr import IdKind, parse_person_number
-from lysbord.services import patients
+from lysbord.services.people import patients
 
 ACTOR = "demo-patientadministration"
 MAX_IDENTIFIED = 5

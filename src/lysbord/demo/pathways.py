@@ -17,7 +17,7 @@ from lysbord.demo.plans import Plan
 from lysbord.demo.runner import Booked, Runner
 from lysbord.domain.calendar import is_working_day, local_date, local_datetime
 from lysbord.domain.priorities import Priority
-from lysbord.services.procedures import Action
+from lysbord.services.pathway.procedures import Action
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 #: How long before the slot a referral of each priority typically arrives (days).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lysbord.services.region import SiteView
+from lysbord.services.operations.region import SiteView
 
 HEADER = """\
 # Written by `lysbord demo`. Settings: flags > LYSBORD_* environment > this file.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time
 
 from lysbord.domain.slots import OpeningHours
-from lysbord.services.region import CodeView, RoomSpec
+from lysbord.services.operations.region import CodeView, RoomSpec
 
 #: Minutes per slot for each modality; a procedure's duration must not exceed it.
 SLOT_MINUTES = {"DX": 10, "CR": 10, "CT": 15, "US": 20, "MR": 30, "MG": 15}

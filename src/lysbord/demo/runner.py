@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from lysbord.domain.priorities import Priority
-from lysbord.services import booking, procedures, referrals
-from lysbord.services.booking import SlotOffer, SlotSearch
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import booking, procedures, referrals
+from lysbord.services.pathway.booking import SlotOffer, SlotSearch
+from lysbord.services.pathway.procedures import Action
 
 CLERK = "demo-sekretær"
 RADIOGRAPHER = "demo-radiograf"

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 from lysbord.domain.access import Role
-from lysbord.services.context import Context
-from lysbord.services.users import NewUser, add_user
+from lysbord.services.core.context import Context
+from lysbord.services.people.users import NewUser, add_user
 
 ACTOR = "demo"
 DEMO_USERS = {

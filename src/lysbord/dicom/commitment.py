@@ -1,7 +1,7 @@
 """Storage Commitment Push Model SCP (PS3.4 Annex J): N-ACTION in, N-EVENT-REPORT out.
 
 N-ACTION (Action Type ID 1, Transaction UID, Referenced SOP Sequence) is answered
-with success only after the request is stored (services/commitment.py). The report
+with success only after the request is stored (services/archive/commitment.py). The report
 goes out later, from a background thread of this door process, over a *new*
 association to the requester's address in ``dicom_peers``: Lysbord then requests
 the association and proposes SCP/SCU Role Selection with SCU-role 0 and SCP-role 1
@@ -26,14 +26,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.peers import allowed, destination, refused
 from lysbord.dicom.store import failure
-from lysbord.services.commitment import (
+from lysbord.services.archive.commitment import (
     CommitmentReport,
     Reference,
     deliver,
     due_requests,
     request_commitment,
 )
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 log = logging.getLogger(__name__)
 

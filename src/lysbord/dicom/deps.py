@@ -8,8 +8,8 @@ from typing import Any
 
 from pynetdicom import AE
 
-from lysbord.services.archive import InstanceIds
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import InstanceIds
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 # (event, handler) or (event, handler, [extra args]), as pynetdicom binds them.

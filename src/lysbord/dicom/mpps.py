@@ -33,8 +33,8 @@ from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
 from lysbord.domain.errors import DuplicateIdentifier, InvalidValue, LysbordError, NotFound
-from lysbord.services.context import Context
-from lysbord.services.mpps import STATUS, ScheduledRef, StepReport, start_step, update_step
+from lysbord.services.core.context import Context
+from lysbord.services.pathway.mpps import STATUS, ScheduledRef, StepReport, start_step, update_step
 
 log = logging.getLogger(__name__)
 MPPS = str(ModalityPerformedProcedureStep)

@@ -24,7 +24,7 @@ from pynetdicom.events import Event
 
 from lysbord.config import DicomPeer, Settings
 from lysbord.dicom.deps import DoorDeps, Handler
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 log = logging.getLogger(__name__)
 

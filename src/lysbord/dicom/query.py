@@ -49,8 +49,8 @@ from lysbord.dicom.matching import (
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
 from lysbord.domain.errors import ProtocolError
-from lysbord.services import catalog
-from lysbord.services.context import Context
+from lysbord.services.archive import catalog
+from lysbord.services.core.context import Context
 
 log = logging.getLogger(__name__)
 

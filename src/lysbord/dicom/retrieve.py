@@ -53,9 +53,9 @@ from lysbord.dicom.query import (
 )
 from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.dicom.store import failure
-from lysbord.services import catalog
-from lysbord.services.catalog import Correction, StoredInstance
-from lysbord.services.context import Context
+from lysbord.services.archive import catalog
+from lysbord.services.archive.catalog import Correction, StoredInstance
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from lysbord.dicom.header import HeaderError, read_header
 from lysbord.dicom.meta import file_meta
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
-from lysbord.services.archive import InstanceIds, Received, store_instance
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import InstanceIds, Received, store_instance
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)

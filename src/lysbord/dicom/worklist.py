@@ -8,7 +8,7 @@ Copenhagen wall time, as the scanner's operator reads them.
 
 Date and time ranges are read with ``dicom/matching.py`` (the archive's C-FIND
 uses the same rules); wildcard matching against the booking tables lives in
-``lysbord.services.worklist``, since services may not import the doors.
+``lysbord.services.pathway.worklist``, since services may not import the doors.
 """
 
 from __future__ import annotations
@@ -32,8 +32,13 @@ from lysbord.dicom.matching import DicomQueryError, is_universal, parse_range, u
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
 from lysbord.domain.errors import LysbordError
-from lysbord.services.context import Context
-from lysbord.services.worklist import TooManyMatches, WorklistItem, WorklistQuery, find_items
+from lysbord.services.core.context import Context
+from lysbord.services.pathway.worklist import (
+    TooManyMatches,
+    WorklistItem,
+    WorklistQuery,
+    find_items,
+)
 
 log = logging.getLogger(__name__)
 MWL_FIND = str(ModalityWorklistInformationFind)

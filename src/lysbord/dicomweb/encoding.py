@@ -21,7 +21,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from lysbord.dicomweb import filestream
 from lysbord.dicomweb.media import ANY_SYNTAX
 from lysbord.dicomweb.resources import read_dataset
-from lysbord.services.catalog import StoredInstance
+from lysbord.services.archive.catalog import StoredInstance
 from lysbord.store.blobs import BlobStore
 
 UNCOMPRESSED_TARGETS = {str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)}

@@ -13,7 +13,7 @@ from typing import cast
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from lysbord.api.problems import problem
+from lysbord.http.problems import problem
 
 TITLES = {
     400: "Bad request",

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydicom import Dataset
 
-from lysbord.api.deps import ContextDep
 from lysbord.dicomweb import multipart
 from lysbord.dicomweb.dicomjson import PIXEL_DATA, find_element
 from lysbord.dicomweb.errors import DicomWebError, bad_request, not_acceptable
 from lysbord.dicomweb.framedata import OCTET, choose_frames, frame, number_of_frames
 from lysbord.dicomweb.media import choose_multipart, parse_accept
 from lysbord.dicomweb.resources import BlobsDep, Unreadable, find_instances, read_dataset
-from lysbord.services.context import Context
+from lysbord.http.context import ContextDep
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 router = APIRouter(tags=["dicomweb"])

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from lysbord.dicomweb.storing import Durable, Result, index
-from lysbord.services.archive import InstanceIds
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import InstanceIds
+from lysbord.services.core.context import Context
 from lysbord.store.groupcommit import GroupCommit
 
 #: At most this many parts per transaction, so that one commit never grows long.

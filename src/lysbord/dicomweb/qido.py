@@ -14,16 +14,16 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydicom.datadict import tag_for_keyword
 
-from lysbord.api.deps import ContextDep
 from lysbord.dicom.matching import DicomQueryError, attributes, clauses
 from lysbord.dicomweb.dicomjson import row_json
 from lysbord.dicomweb.errors import bad_request, not_acceptable, warning_header
 from lysbord.dicomweb.media import accepts, parse_accept
 from lysbord.dicomweb.resources import path_keys, service_url
 from lysbord.dicomweb.search import Search, read_search
-from lysbord.services import catalog
-from lysbord.services.catalog import COMPUTED
-from lysbord.services.context import Context
+from lysbord.http.context import ContextDep
+from lysbord.services.archive import catalog
+from lysbord.services.archive.catalog import COMPUTED
+from lysbord.services.core.context import Context
 
 router = APIRouter(tags=["dicomweb"])
 JSON_TYPES = ("application/dicom+json", "application/json")

@@ -20,7 +20,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from lysbord.api.deps import ContextDep
 from lysbord.dicomweb.errors import DicomWebError, bad_request, not_acceptable
 from lysbord.dicomweb.media import parse_accept
 from lysbord.dicomweb.multipart import content_type, new_boundary, write
@@ -37,7 +36,8 @@ from lysbord.dicomweb.render import (
 )
 from lysbord.dicomweb.resources import BlobsDep, Unreadable, find_instances, read_dataset
 from lysbord.domain.errors import InvalidValue
-from lysbord.services.catalog import StoredInstance
+from lysbord.http.context import ContextDep
+from lysbord.services.archive.catalog import StoredInstance
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from pydicom.errors import InvalidDicomError
 from lysbord.dicom.matching import clauses
 from lysbord.dicom.retrieve import correct
 from lysbord.dicomweb.errors import DicomWebError, bad_request
-from lysbord.services import catalog
-from lysbord.services.catalog import StoredInstance
-from lysbord.services.context import Context
+from lysbord.services.archive import catalog
+from lysbord.services.archive.catalog import StoredInstance
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from lysbord.api import problems
-from lysbord.api.deps import actor_for, get_user
 from lysbord.dicomweb import frames, qido, rendered, stow, wado
 from lysbord.dicomweb.resources import PREFIX
 from lysbord.domain.access import Role
+from lysbord.http import problems
+from lysbord.http.deps import actor_for, get_user
 
 READERS = (rendered, qido, wado, frames)
 

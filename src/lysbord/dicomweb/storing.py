@@ -25,8 +25,8 @@ from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.dicomweb.media import parse_media_type
 from lysbord.dicomweb.multipart import Part
 from lysbord.dicomweb.part10 import NotPart10, split
-from lysbord.services.archive import InstanceIds, Received, StoreOutcome, index_instances
-from lysbord.services.context import Context
+from lysbord.services.archive.storing import InstanceIds, Received, StoreOutcome, index_instances
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore, Stored
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """STOW-RS (PS3.18 10.5): store instances sent as multipart/related application/dicom.
 
 Each part goes the C-STORE way: its UIDs checked, its bytes made durable, indexed and
-reconciled by ``services.archive.index_instances``; the same bytes twice are stored
+reconciled by ``services.archive.storing.index_instances``; the same bytes twice are stored
 once, other bytes under a stored SOP Instance UID are kept as a conflict. Parts are
 written as they arrive, a few at a time (``dicomweb.stow_parallel``), and indexed by
 group commit (``groupcommit``): a part is listed as stored only once its blob is
@@ -20,7 +20,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from lysbord.api.deps import ContextDep
 from lysbord.dicomweb.errors import DicomWebError, bad_request, not_acceptable, warning_header
 from lysbord.dicomweb.groupcommit import group_commit_for, in_thread
 from lysbord.dicomweb.media import accepts, parse_accept, parse_media_type
@@ -28,7 +27,8 @@ from lysbord.dicomweb.multipart import MultipartError, Part, Reader
 from lysbord.dicomweb.qido import JSON_TYPES
 from lysbord.dicomweb.resources import BlobsDep, check_uid, service_url
 from lysbord.dicomweb.storing import Result, failure, ids_for, make_durable
-from lysbord.services.context import Context
+from lysbord.http.context import ContextDep
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from lysbord.api.deps import ContextDep
+from lysbord.http.context import ContextDep
 
 router = APIRouter(prefix="/viewer", include_in_schema=False)
 

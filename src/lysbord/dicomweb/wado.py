@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydicom.uid import UID
 
-from lysbord.api.deps import ContextDep
 from lysbord.dicomweb import multipart
 from lysbord.dicomweb.dicomjson import dataset_json
 from lysbord.dicomweb.encoding import as_stored, can_send, part10, sent_syntax
@@ -31,8 +30,9 @@ from lysbord.dicomweb.resources import (
     read_dataset,
     service_url,
 )
-from lysbord.services.catalog import StoredInstance
-from lysbord.services.context import Context
+from lysbord.http.context import ContextDep
+from lysbord.services.archive.catalog import StoredInstance
+from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)

@@ -131,3 +131,8 @@ def start_of_local_day(day: date) -> datetime:
 def end_of_local_day(day: date) -> datetime:
     """23:59:59 Copenhagen time on ``day``, in UTC: the last moment of a deadline day."""
     return local_datetime(day, time(23, 59, 59))
+
+
+def local_dt(at: datetime | None) -> str:
+    """UTC -> ``26.11.2026 10:15`` in Copenhagen; empty for None."""
+    return at.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H:%M") if at else ""

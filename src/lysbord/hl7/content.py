@@ -25,7 +25,7 @@ from lysbord.domain.errors import (
 from lysbord.hl7 import parse as p
 from lysbord.hl7.ack import Location, Problem
 from lysbord.hl7.parse import Parsed
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 
 
 class ContentError(DomainError):

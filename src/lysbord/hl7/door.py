@@ -26,7 +26,7 @@ from lysbord.hl7.ack import Location, Problem
 from lysbord.hl7.inbound import handle_together, unreadable
 from lysbord.hl7.mllp import Broken, Deframer, Frame, Piece, wrap
 from lysbord.hl7.parse import header_of
-from lysbord.services.context import Context
+from lysbord.services.core.context import Context
 from lysbord.store.groupcommit import GroupCommit
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,9 @@ from lysbord.hl7.inbound_adt import HANDLERS as ADT
 from lysbord.hl7.inbound_orders import HANDLERS as ORDERS
 from lysbord.hl7.mapping import cpr_of
 from lysbord.hl7.parse import Header, Hl7ParseError, Parsed, encode_for, parse, segments
-from lysbord.services import inbox
-from lysbord.services.context import Context
-from lysbord.services.inbox import APPLIED, ERROR, REJECTED, Outcome, Received
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import inbox
+from lysbord.services.messaging.inbox import APPLIED, ERROR, REJECTED, Outcome, Received
 
 log = logging.getLogger(__name__)
 

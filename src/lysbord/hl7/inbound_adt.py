@@ -18,9 +18,9 @@ from lysbord.hl7.ack import Location, Problem, ack
 from lysbord.hl7.content import Handler, located, refuse, required
 from lysbord.hl7.mapping import cpr_of
 from lysbord.hl7.parse import Parsed, segments, value
-from lysbord.services import adt
-from lysbord.services.context import Context
-from lysbord.services.patients import merge_records
+from lysbord.services.core.context import Context
+from lysbord.services.messaging import adt
+from lysbord.services.people.patients import merge_records
 
 UPSERTS = ("A01", "A04", "A05", "A08", "A31")
 

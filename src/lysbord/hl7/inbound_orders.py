@@ -30,10 +30,10 @@ from lysbord.hl7.mapping import (
     when,
 )
 from lysbord.hl7.parse import Parsed
-from lysbord.services import orders as svc
-from lysbord.services.context import Context
-from lysbord.services.procedures import Action
-from lysbord.services.referrals import NewReferral, Requested
+from lysbord.services.core.context import Context
+from lysbord.services.pathway import orders as svc
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.referrals import NewReferral, Requested
 from lysbord.store.models import Procedure, ProcedureCode
 
 DONE = {"NW": "OK", "CA": "CR", "XO": "XR", "DC": "DR", "HD": "HR", "RL": "OR"}

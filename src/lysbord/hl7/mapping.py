@@ -18,10 +18,10 @@ from datetime import date
 
 import hl7
 
+from lysbord.config.hl7 import Hl7InSettings
 from lysbord.domain.priorities import Priority
 from lysbord.hl7.ack import Location
 from lysbord.hl7.parse import repetitions, value
-from lysbord.hl7.settings import Hl7InSettings
 
 CPR_AUTHORITIES = frozenset({"CPR", "NNDNK", "DK"})
 

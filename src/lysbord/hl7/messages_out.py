@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from lysbord.config.hl7_out import Hl7Destination, Hl7OutSettings
 from lysbord.domain.calendar import COPENHAGEN
-from lysbord.hl7.destinations import Hl7Destination, Hl7OutSettings
-from lysbord.services.outbox import MessageFacts, OrderFacts, PatientFacts, VisitFacts
+from lysbord.services.core.outbox import MessageFacts, OrderFacts, PatientFacts, VisitFacts
 
 CPR_AUTHORITY = "CPR&1.2.208.176.1.2&ISO"  # the Danish CPR register's OID
 _ESCAPES = str.maketrans({"|": "\\F\\", "^": "\\S\\", "&": "\\T\\", "~": "\\R\\"})

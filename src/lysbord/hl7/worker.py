@@ -1,6 +1,6 @@
 """The delivery worker: a thread that sends the outbox over MLLP until stopped.
 
-Each round claims a batch of due messages (services/outbox_queue.py keeps the
+Each round claims a batch of due messages (services/messaging/outbox_queue.py keeps the
 per-patient order and the leases), sends them destination by destination over one
 connection each, then records every outcome in one transaction. When a destination
 cannot be reached, the rest of its batch is given back untouched (no attempt
@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from lysbord.hl7.destinations import Hl7Destination, Hl7OutSettings
+from lysbord.config.hl7_out import Hl7Destination, Hl7OutSettings
 from lysbord.hl7.messages_out import control_id, render
 from lysbord.hl7.outbound import DeliveryError, MllpConnection
-from lysbord.services.context import Context
-from lysbord.services.outbox import MessageFacts, subscribe
-from lysbord.services.outbox_queue import Claimed, Outcome, backoff, claim, finish
+from lysbord.services.core.context import Context
+from lysbord.services.core.outbox import MessageFacts, subscribe
+from lysbord.services.messaging.outbox_queue import Claimed, Outcome, backoff, claim, finish
 
 log = logging.getLogger(__name__)
 

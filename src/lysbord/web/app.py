@@ -10,8 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from lysbord.services.users import record_denied
-from lysbord.web.auth import AccessDenied, CsrfRefused, SignInRequired, context_of, login_url
+from lysbord.http.context import get_context
+from lysbord.services.people.users import record_denied
+from lysbord.web.auth import AccessDenied, CsrfRefused, SignInRequired, login_url
 from lysbord.web.pages import PAGES
 from lysbord.web.templating import render
 
@@ -30,7 +31,7 @@ async def _access_denied(request: Request, exc: Exception) -> Response:
     """The 403 page; the refusal is an event (who, which page, which roles it needed)."""
     exc = cast(AccessDenied, exc)
     needed = tuple(str(role) for role in exc.needed)
-    await run_in_threadpool(record_denied, context_of(request), exc.user, request.url.path, needed)
+    await run_in_threadpool(record_denied, get_context(request), exc.user, request.url.path, needed)
     return await run_in_threadpool(
         render, request, "403.html", status_code=403, reason="auth.forbidden"
     )

@@ -14,7 +14,6 @@ compares the ``csrf_token`` field, or the ``X-CSRF-Token`` header htmx sends, wi
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -23,8 +22,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from lysbord.domain.access import CurrentUser, Role
-from lysbord.services.context import Context
-from lysbord.services.sessions import session_user
+from lysbord.http.session import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_token, current
 
 __all__ = [
     "CsrfForm",
@@ -35,10 +33,6 @@ __all__ = [
     "verify_csrf",
 ]
 
-SESSION_COOKIE = "lysbord_session"
-CSRF_COOKIE = "lysbord_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 READS = frozenset({"GET", "HEAD"})
 
 
@@ -62,37 +56,6 @@ class AccessDenied(Exception):
 
 class CsrfRefused(Exception):
     """A form POST without the right CSRF token; nothing was done."""
-
-
-def context_of(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
-def current(request: Request) -> CurrentUser | None:
-    """The session's user, looked up once per request (blocking: call from a thread)."""
-    if not hasattr(request.state, "user"):
-        token = request.cookies.get(SESSION_COOKIE)
-        found = session_user(context_of(request), token) if token else None
-        request.state.user = found.user if found else None
-        request.state.session_csrf = found.csrf if found else None
-    user: CurrentUser | None = request.state.user
-    return user
-
-
-def csrf_token(request: Request) -> tuple[str, bool]:
-    """The token forms must carry, and whether it is new (to be set as a cookie)."""
-    current(request)
-    session_csrf: str | None = request.state.session_csrf
-    if session_csrf:
-        return session_csrf, False
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if cookie:
-        return cookie, False
-    if not hasattr(request.state, "new_csrf"):
-        request.state.new_csrf = secrets.token_urlsafe(32)
-    fresh: str = request.state.new_csrf
-    return fresh, True
 
 
 def safe_next(path: str | None) -> str:

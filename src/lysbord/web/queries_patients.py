@@ -13,17 +13,15 @@ from datetime import date
 from sqlalchemy import func, or_, select
 
 from lysbord.domain.errors import NotFound
-from lysbord.services import studies
-from lysbord.services.context import Context
-from lysbord.services.studies import StudyView
-from lysbord.services.views import (
-    EventView,
+from lysbord.services.archive import studies
+from lysbord.services.archive.studies import StudyView
+from lysbord.services.core.context import Context
+from lysbord.services.pathway.views import EventView, ReferralView, referral_views
+from lysbord.services.people.views import (
     PatientView,
-    ReferralView,
     display_name,
     patient_view,
     primary_identifiers,
-    referral_views,
 )
 from lysbord.store.models import Event, Patient, Referral
 from lysbord.store.queries import patient_by_identifier

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import local_date, start_of_local_day
 from lysbord.domain.errors import NotFound
-from lysbord.services.context import Context
-from lysbord.services.views import display_name, primary_identifiers
+from lysbord.services.core.context import Context
+from lysbord.services.people.views import display_name, primary_identifiers
 from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
 from lysbord.store.models import (
     Appointment,

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
-from lysbord.services import grouped
-from lysbord.services.context import Context
-from lysbord.services.tracker import UNASSIGNED
-from lysbord.services.tracker_sql import bind, placed, prefer_index_lookups, stage_of
-from lysbord.services.views import ReferralView, display_name, primary_identifiers, referral_views
+from lysbord.services.archive import grouped
+from lysbord.services.core.context import Context
+from lysbord.services.pathway.tracker import UNASSIGNED
+from lysbord.services.pathway.tracker_sql import bind, placed, prefer_index_lookups, stage_of
+from lysbord.services.pathway.views import ReferralView, referral_views
+from lysbord.services.people.views import display_name, primary_identifiers
 from lysbord.store.models import Patient, Procedure, ProcedureCode, Referral, Site
 
 PAGE_SIZE = 50
@@ -82,7 +83,7 @@ def drill_down(
 ) -> tuple[list[ReferralView], int]:
     """The open referrals behind one count of the tracker board, soonest due first.
 
-    Filtered, counted and paged in SQL by ``services.tracker_sql.placed`` (the board's
+    Filtered, counted and paged in SQL by ``services.pathway.tracker_sql.placed`` (the board's
     own statement), so the list always matches the count; views are built for the page only.
     """
     now = ctx.now()
@@ -156,6 +157,6 @@ def reading_list(
 
 def _study_uids(s: Session, procedures: Sequence[Procedure]) -> dict[int, str]:
     """The UID the viewer opens: the study linked to the procedure, or its group case's
-    (``services/grouped.py``); without one, the UID the RIS issued for it."""
+    (``services/archive/grouped.py``); without one, the UID the RIS issued for it."""
     found = grouped.studies_of(s, [p.id for p in procedures])
     return {p.id: found[p.id].study_uid if p.id in found else p.study_uid for p in procedures}

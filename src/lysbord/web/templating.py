@@ -16,9 +16,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from lysbord.domain.calendar import COPENHAGEN
+from lysbord.domain.calendar import COPENHAGEN, local_dt
+from lysbord.http.context import get_context
+from lysbord.http.session import CSRF_COOKIE, csrf_token, current
 from lysbord.web import i18n
-from lysbord.web.auth import CSRF_COOKIE, context_of, csrf_token, current
 from lysbord.web.nav import visible
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -36,11 +37,6 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-
-def local_dt(at: datetime | None) -> str:
-    """UTC -> ``26.11.2026 10:15`` in Copenhagen; empty for None."""
-    return at.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H:%M") if at else ""
 
 
 def local_date(at: date | datetime | None) -> str:
@@ -88,14 +84,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             lang=lang,
             t=partial(i18n.t, lang=lang),
             csrf_token=token,
-            now=context_of(request).now().astimezone(COPENHAGEN),
+            now=get_context(request).now().astimezone(COPENHAGEN),
             nav=visible(request.app, user),
             flash=i18n.t(flash, lang) if flash in i18n.catalog() else None,
             **context,
         )
     )
     response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
-    secure = context_of(request).settings.web.cookie_secure
+    secure = get_context(request).settings.web.cookie_secure
     if fresh:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure)
     if flash:

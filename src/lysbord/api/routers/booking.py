@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from lysbord.api.deps import ClerkActor, ContextDep
 from lysbord.api.schemas import AppointmentCreate, Cancelled, ReasonBody
-from lysbord.services import booking, procedures
-from lysbord.services.booking import SlotOffer
-from lysbord.services.views import AppointmentView
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import ClerkActor
+from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway.booking import SlotOffer
+from lysbord.services.pathway.views import AppointmentView
 
 router = APIRouter(tags=["booking"])
 

@@ -8,12 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from lysbord.api.deps import AdminActor, ContextDep
 from lysbord.api.schemas import Page
 from lysbord.hl7.inbound import steps_for_replay
 from lysbord.hl7.parse import CHARSETS
-from lysbord.services import inbox
-from lysbord.services.inbox import MessageDetail, MessageView
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import AdminActor
+from lysbord.services.messaging import inbox
+from lysbord.services.messaging.inbox import MessageDetail, MessageView
 
 router = APIRouter(prefix="/hl7/messages", tags=["hl7"])
 

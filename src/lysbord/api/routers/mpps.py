@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lysbord.api.deps import ContextDep, RadiographerReader
 from lysbord.api.schemas import Page
-from lysbord.services import mpps_queue
-from lysbord.services.mpps_queue import UnmatchedStep
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import RadiographerReader
+from lysbord.services.pathway import mpps_queue
+from lysbord.services.pathway.mpps_queue import UnmatchedStep
 
 router = APIRouter(prefix="/mpps", tags=["mpps"])
 

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lysbord.api.deps import AdminActor, ContextDep
 from lysbord.api.schemas import Page
-from lysbord.services import outbox_queue
-from lysbord.services.outbox_queue import OutboxStatus, OutboxView
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import AdminActor
+from lysbord.services.messaging import outbox_queue
+from lysbord.services.messaging.outbox_queue import OutboxStatus, OutboxView
 
 router = APIRouter(prefix="/hl7/outbox", tags=["hl7"])
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lysbord.api.deps import ClerkActor, ContextDep
 from lysbord.api.schemas import IdentifierCreate, MergeRequest, PatientCreate, ReasonBody
-from lysbord.services import patients, priors
-from lysbord.services.views import PatientView, RegionStudy
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import ClerkActor
+from lysbord.services.archive import priors
+from lysbord.services.archive.views import RegionStudy
+from lysbord.services.people import patients
+from lysbord.services.people.views import PatientView
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 

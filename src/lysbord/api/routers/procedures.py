@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from lysbord.api.deps import ContextDep, Reader, check_role
 from lysbord.api.schemas import OptionalReason
 from lysbord.domain.access import Role
-from lysbord.services import procedures
-from lysbord.services.procedures import Action
-from lysbord.services.views import ProcedureDetail
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import Reader, check_role
+from lysbord.services.pathway import procedures
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.views import ProcedureDetail
 
 router = APIRouter(prefix="/procedures", tags=["procedures"])
 

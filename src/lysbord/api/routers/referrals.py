@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lysbord.api.deps import ClerkActor, ContextDep
 from lysbord.api.schemas import Page, ReferralCreate
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
-from lysbord.services import referrals
-from lysbord.services.views import ReferralView
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import ClerkActor
+from lysbord.services.pathway import referrals
+from lysbord.services.pathway.views import ReferralView
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lysbord.api.deps import AdminActor, ContextDep
 from lysbord.api.schemas import BlockCreate, Created
-from lysbord.services import region
-from lysbord.services.region import CodeView, SiteView
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import AdminActor
+from lysbord.services.operations import region
+from lysbord.services.operations.region import CodeView, SiteView
 
 router = APIRouter(tags=["region"])
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from lysbord.api.deps import ContextDep, RadiologistActor
-from lysbord.services import procedures, reports
-from lysbord.services.procedures import Action
-from lysbord.services.reports import MAX_TEXT, ReportView
-from lysbord.services.views import ProcedureDetail
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import RadiologistActor
+from lysbord.services.pathway import procedures, reports
+from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.reports import MAX_TEXT, ReportView
+from lysbord.services.pathway.views import ProcedureDetail
 
 router = APIRouter(prefix="/procedures", tags=["reports"])
 

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from lysbord.api.deps import ContextDep, RadiographerActor
 from lysbord.api.schemas import Page
-from lysbord.services import studies
-from lysbord.services.studies import StudyView
+from lysbord.http.context import ContextDep
+from lysbord.http.deps import RadiographerActor
+from lysbord.services.archive import studies
+from lysbord.services.archive.studies import StudyView
 
 router = APIRouter(tags=["studies"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lysbord.api.deps import ContextDep
-from lysbord.services import tracker
-from lysbord.services.tracker import Board
+from lysbord.http.context import ContextDep
+from lysbord.services.pathway import tracker
+from lysbord.services.pathway.tracker import Board
 
 router = APIRouter(tags=["tracker"])
 

@@ -8,15 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from lysbord.services.sessions import end_session, sign_in
-from lysbord.web.auth import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    CsrfForm,
-    context_of,
-    current,
-    safe_next,
-)
+from lysbord.http.context import get_context
+from lysbord.http.session import CSRF_COOKIE, SESSION_COOKIE, current
+from lysbord.services.people.sessions import end_session, sign_in
+from lysbord.web.auth import CsrfForm, safe_next
 from lysbord.web.i18n import pick_lang
 from lysbord.web.templating import LANG_COOKIE, flash, render
 
@@ -44,7 +39,7 @@ async def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """One answer for every refusal (unknown user, wrong password, locked): no hint which."""
-    ctx = context_of(request)
+    ctx = get_context(request)
     signed = await run_in_threadpool(sign_in, ctx, username.strip(), password)
     if signed is None:
         return render(
@@ -73,7 +68,7 @@ async def login(
 async def logout(request: Request, _: CsrfForm) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await run_in_threadpool(end_session, context_of(request), token)
+        await run_in_threadpool(end_session, get_context(request), token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     flash(response, "auth.signed_out")

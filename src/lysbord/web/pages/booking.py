@@ -1,6 +1,6 @@
 """Booking: free slots across the region for one procedure; book, rebook, cancel with reason.
 
-Offers come from ``services.booking.find_slots`` (within the deadline first, the
+Offers come from ``services.pathway.booking.find_slots`` (within the deadline first, the
 patient's preferred site first among those, earliest first). A slot someone else took
 meanwhile is refused by the database and shown beside the slot choice, with fresh offers.
 """
@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.calendar import start_of_local_day
 from lysbord.domain.errors import Conflict, LysbordError, NotFound
-from lysbord.services import booking, procedures
-from lysbord.services.region import list_sites
+from lysbord.services.operations.region import list_sites
+from lysbord.services.pathway import booking, procedures
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import (
     BOOKERS,

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
-from lysbord.services import referrals
-from lysbord.services.region import list_procedure_codes, list_sites
+from lysbord.services.operations.region import list_procedure_codes, list_sites
+from lysbord.services.pathway import referrals
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import (
     BOOKERS,

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError, NotFound
-from lysbord.services import patients
-from lysbord.services.region import list_sites
+from lysbord.services.operations.region import list_sites
+from lysbord.services.people import patients
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import (
     BOOKERS,

@@ -1,6 +1,6 @@
 """The radiologists' reading worklist, the report editor and signing.
 
-Every save is a new report version (``services.reports``): a preliminary one keeps the
+Every save is a new report version (``services.pathway.reports``): a preliminary one keeps the
 procedure waiting; signing writes the final version and reports the procedure, which
 also puts the result message in the outbox. Nothing typed is lost on an error.
 """
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
-from lysbord.services import procedures, reports
+from lysbord.services.pathway import procedures, reports
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import CtxDep, R, field_errors, missing, redirect
 from lysbord.web.queries_work import PAGE_SIZE, reading_list

@@ -1,7 +1,7 @@
 """The referral inbox (new referrals by priority and deadline) and triage.
 
 Triage changes a referral's priority with a reason; the deadline is recomputed from
-when the referral was received (``services.triage``). Booking is one click away.
+when the referral was received (``services.pathway.triage``). Booking is one click away.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
-from lysbord.services import referrals, triage
-from lysbord.services.region import list_sites
+from lysbord.services.operations.region import list_sites
+from lysbord.services.pathway import referrals, triage
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import (
     BOOKERS,

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import LysbordError, NotFound
-from lysbord.services import procedures
-from lysbord.services.procedures import Action
+from lysbord.services.pathway import procedures
+from lysbord.services.pathway.procedures import Action
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import BOOKERS, CtxDep, R, error_text, parse_day, redirect
 from lysbord.web.queries_rooms import calendar, day_list, room_by_ae, rooms

@@ -13,12 +13,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from lysbord.api.deps import get_context
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import InvalidValue, LysbordError
 from lysbord.domain.priorities import Priority
-from lysbord.services.context import Context
+from lysbord.http.context import get_context
+from lysbord.services.core.context import Context
 from lysbord.web import i18n
 from lysbord.web.templating import flash, lang_of, render
 

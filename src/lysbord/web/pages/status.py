@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lysbord.config import Settings
-from lysbord.services.status import last_check, listening, queue_depths, running
-from lysbord.web.auth import CurrentUser, Role, context_of, require
+from lysbord.http.context import get_context
+from lysbord.services.operations.status import last_check, listening, queue_depths, running
+from lysbord.web.auth import CurrentUser, Role, require
 from lysbord.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +45,7 @@ def doors(request: Request, s: Settings) -> list[Door]:
 def status_page(
     request: Request, user: Annotated[CurrentUser, Depends(require(Role.manager))]
 ) -> HTMLResponse:
-    ctx = context_of(request)
+    ctx = get_context(request)
     return render(
         request,
         "status.html",

@@ -1,9 +1,9 @@
 """The tracker board: every open referral counted per queue and site, the overdue list,
 and a drill-down from any count to the referrals (and so the patients) behind it.
 
-The counts come from ``services.tracker.board``, the lists from
+The counts come from ``services.pathway.tracker.board``, the lists from
 ``web.queries_work.drill_down``: both filter one SQL statement,
-``services.tracker_sql.placed``, so a count and its list always agree.
+``services.pathway.tracker_sql.placed``, so a count and its list always agree.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import InvalidValue
 from lysbord.domain.tracking import Queue
-from lysbord.services import tracker
-from lysbord.services.referrals import QUEUES
-from lysbord.services.tracker import UNASSIGNED
+from lysbord.services.pathway import tracker
+from lysbord.services.pathway.referrals import QUEUES
+from lysbord.services.pathway.tracker import UNASSIGNED
 from lysbord.web import queries_work
 from lysbord.web.auth import require
 from lysbord.web.pages.shared import BOOKERS, CtxDep, R, missing

@@ -1,11 +1,11 @@
 """The unmatched studies queue: images no procedure claimed, and a person's assignment.
 
-A study waits here with the reason it matched nothing (``services.reconcile``) until
+A study waits here with the reason it matched nothing (``services.archive.reconcile``) until
 someone says whose it is: a procedure (by accession number) or a patient only.
 Below them, the scanners' performed steps (MPPS) that named a scheduled step no
-procedure claims (``services.mpps_queue``), oldest first: shown so that a person
+procedure claims (``services.pathway.mpps_queue``), oldest first: shown so that a person
 finds the exam, to be read only (the studies it produced are assigned above).
-``services.studies.assign_study`` checks the choice and corrects the study's effective
+``services.archive.studies.assign_study`` checks the choice and corrects the study's effective
 patient and accession; the received values stay on record.
 """
 
@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
-from lysbord.services import mpps_queue, studies
+from lysbord.services.archive import studies
+from lysbord.services.pathway import mpps_queue
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import CtxDep, R, field_errors, redirect
 from lysbord.web.templating import render

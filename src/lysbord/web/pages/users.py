@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lysbord.domain.errors import LysbordError
-from lysbord.services.sessions import create_token, live_tokens, revoke_token
-from lysbord.services.users import NewUser, add_user, list_users, set_active, set_password
-from lysbord.web.auth import CsrfForm, CurrentUser, Role, context_of, require
+from lysbord.http.context import get_context
+from lysbord.services.people.sessions import create_token, live_tokens, revoke_token
+from lysbord.services.people.users import NewUser, add_user, list_users, set_active, set_password
+from lysbord.web.auth import CsrfForm, CurrentUser, Role, require
 from lysbord.web.pages.shared import error_text, field_errors
 from lysbord.web.templating import render
 
@@ -32,7 +33,7 @@ def _page(
     secret: tuple[str, str, str] | None = None,
     problem: str | None = None,
 ) -> HTMLResponse:
-    ctx = context_of(request)
+    ctx = get_context(request)
     tokens: dict[str, list[object]] = {}
     for token in live_tokens(ctx):
         tokens.setdefault(token.username, []).append(token)
@@ -72,7 +73,7 @@ def add(
     }
     try:
         cmd = NewUser(username.strip(), display_name, tuple(roles or ()))
-        user, password = add_user(context_of(request), cmd, admin.username)
+        user, password = add_user(get_context(request), cmd, admin.username)
     except LysbordError as exc:
         return _page(request, 422, typed=typed, errors=field_errors(request, exc, "username"))
     return _page(request, 201, secret=("users.password_for", user.username, password))
@@ -81,14 +82,14 @@ def add(
 @router.post("/{username}/password")
 def reset_password(request: Request, username: str, admin: AdminDep, _: CsrfForm) -> HTMLResponse:
     """A new generated password (also lifts a lock-out), shown once."""
-    password = set_password(context_of(request), username, None, admin.username)
+    password = set_password(get_context(request), username, None, admin.username)
     return _page(request, secret=("users.password_for", username, password))
 
 
 @router.post("/{username}/tokens")
 def new_token(request: Request, username: str, admin: AdminDep, _: CsrfForm) -> HTMLResponse:
     """A new API token for the user, shown once."""
-    token = create_token(context_of(request), username, "web", admin.username)
+    token = create_token(get_context(request), username, "web", admin.username)
     return _page(request, secret=("users.token_for", username, token))
 
 
@@ -102,7 +103,7 @@ def activate(
 ) -> Response:
     """Close an account (its sessions end at once) or reopen it."""
     try:
-        set_active(context_of(request), username, active, admin.username)
+        set_active(get_context(request), username, active, admin.username)
     except LysbordError as exc:
         return _page(request, 409, problem=error_text(request, exc))
     return RedirectResponse("/users", status_code=303)
@@ -112,7 +113,7 @@ def activate(
 def revoke(request: Request, token_id: int, admin: AdminDep, _: CsrfForm) -> Response:
     """The token stops working at once."""
     try:
-        revoke_token(context_of(request), token_id, admin.username)
+        revoke_token(get_context(request), token_id, admin.username)
     except LysbordError as exc:
         return _page(request, 404, problem=error_text(request, exc))
     return RedirectResponse("/users", status_code=303)

@@ -1,0 +1,28 @@
+"""The HTTP application: the REST API, DICOMweb, the viewer and the web pages on one app.
+
+Each door mounts itself on the FastAPI app (none imports another); this is the one
+place that knows them all. Built around a service context: nothing connects at import.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from lysbord import __version__
+from lysbord.api import routes as api
+from lysbord.dicomweb import errors as dicomweb_errors
+from lysbord.dicomweb import routes as dicomweb
+from lysbord.dicomweb import viewer
+from lysbord.services.core.context import Context
+from lysbord.web.app import mount_web
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(title="Lysbord", version=__version__, description=api.DESCRIPTION)
+    app.state.ctx = ctx
+    api.install(app)
+    dicomweb_errors.install(app)
+    app.include_router(viewer.router)
+    dicomweb.install(app, require_sign_in=ctx.settings.dicomweb.require_sign_in)
+    mount_web(app)
+    return app

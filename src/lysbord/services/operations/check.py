@@ -1,0 +1,323 @@
+"""Proving the invariants over the whole database: silent failures made loud.
+
+Each rule is a query for its counterexamples; an empty result is the proof. The
+archive's rules read every stored blob (``blobs=False`` skips that one, slow, rule);
+an unresolved instance conflict is a rule that fails, because it needs a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from lysbord.domain.workflow import TERMINAL, ProcedureState
+from lysbord.services.archive import grouped
+from lysbord.services.core.context import Context
+from lysbord.services.pathway.tracker import placed_in_sql, placements
+from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
+from lysbord.store.blobs import BlobStore
+from lysbord.store.models import Appointment, Event, Patient, Procedure, Referral
+
+TERMINAL_STATES = [s.value for s in TERMINAL]
+MUST_HAVE_APPOINTMENT = [ProcedureState.BOOKED.value, ProcedureState.ARRIVED.value]
+MUST_NOT_HAVE_APPOINTMENT = [
+    s.value
+    for s in (
+        ProcedureState.REQUESTED,
+        ProcedureState.NO_SHOW,
+        ProcedureState.ON_HOLD,
+        ProcedureState.CANCELLED,
+    )
+]
+SHOWN = 20  # counterexamples named per rule; the count is always complete
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    count: int
+    examples: list[str]
+
+
+Rule = Callable[[Session, Context], Iterator[str]]
+Progress = Callable[[int, int], None]  # (done, total)
+BATCH = 1000
+
+
+def open_referral_in_one_queue(s: Session, ctx: Context) -> Iterator[str]:
+    for p in placements(s, ctx.now()):
+        if p.queue is None:
+            yield f"referral {p.referral_id} is open but every procedure has ended"
+
+
+def board_places_as_domain(s: Session, ctx: Context) -> Iterator[str]:
+    """On PostgreSQL the two readings see two snapshots: a referral written in between
+    disagrees once, so only one that disagrees in two rounds is a counterexample."""
+    first = _misplaced(s, ctx.now())
+    again = _misplaced(s, ctx.now()) if first else {}
+    for rid in sorted(first.keys() & again.keys()):
+        yield again[rid]
+
+
+def _misplaced(s: Session, now: datetime) -> dict[int, str]:
+    by_sql = {p.referral_id: p for p in placed_in_sql(s, now)}
+    found = {}
+    for p in placements(s, now):
+        if by_sql.pop(p.referral_id, None) != p:
+            found[p.referral_id] = f"referral {p.referral_id} is counted otherwise than placed"
+    return found | {rid: f"referral {rid} is counted on the board but not placed" for rid in by_sql}
+
+
+def open_referral_has_procedures(s: Session, ctx: Context) -> Iterator[str]:
+    has_any = select(Procedure.id).where(Procedure.referral_id == Referral.id).exists()
+    stmt = select(Referral.id).where(Referral.closed_at.is_(None), ~has_any)
+    for rid in s.scalars(stmt):
+        yield f"referral {rid} is open with no procedure"
+
+
+def closed_referral_ended(s: Session, ctx: Context) -> Iterator[str]:
+    stmt = (
+        select(Referral.id, Procedure.accession, Procedure.state)
+        .join(Procedure, Procedure.referral_id == Referral.id)
+        .where(Referral.closed_at.is_not(None), Procedure.state.not_in(TERMINAL_STATES))
+    )
+    for rid, acc, state in s.execute(stmt):
+        yield f"referral {rid} is closed but procedure {acc} is {state}"
+    no_reason = select(Referral.id).where(
+        Referral.closed_at.is_not(None), func.coalesce(Referral.close_reason, "") == ""
+    )
+    for rid in s.scalars(no_reason):
+        yield f"referral {rid} is closed without a reason"
+
+
+def booked_has_one_appointment(s: Session, ctx: Context) -> Iterator[str]:
+    active = (
+        select(func.count())
+        .where(Appointment.procedure_id == Procedure.id, Appointment.active.is_(True))
+        .scalar_subquery()
+    )
+    missing = select(Procedure.accession, Procedure.state).where(
+        Procedure.state.in_(MUST_HAVE_APPOINTMENT), active != 1
+    )
+    for acc, state in s.execute(missing):
+        yield f"procedure {acc} is {state} without exactly one active appointment"
+    stray = select(Procedure.accession, Procedure.state).where(
+        Procedure.state.in_(MUST_NOT_HAVE_APPOINTMENT), active > 0
+    )
+    for acc, state in s.execute(stray):
+        yield f"procedure {acc} is {state} but still holds a slot"
+
+
+def no_double_booking(s: Session, ctx: Context) -> Iterator[str]:
+    stmt = (
+        select(Appointment.slot_id, func.count())
+        .where(Appointment.active.is_(True))
+        .group_by(Appointment.slot_id)
+        .having(func.count() > 1)
+    )
+    for slot_id, n in s.execute(stmt):
+        yield f"slot {slot_id} has {n} active appointments"
+
+
+def state_matches_history(s: Session, ctx: Context) -> Iterator[str]:
+    """The current state is the end of the recorded history: no change without an event."""
+    last = (
+        select(Event.procedure_id, func.max(Event.id).label("id"))
+        .where(Event.to_state.is_not(None), Event.procedure_id.is_not(None))
+        .group_by(Event.procedure_id)
+        .subquery()
+    )
+    ev = aliased(Event)
+    stmt = (
+        select(Procedure.accession, Procedure.state, ev.to_state)
+        .outerjoin(last, last.c.procedure_id == Procedure.id)
+        .outerjoin(ev, ev.id == last.c.id)
+        .where(func.coalesce(ev.to_state, "") != Procedure.state)
+    )
+    for acc, state, recorded in s.execute(stmt):
+        yield f"procedure {acc} is {state} but its history ends in {recorded or 'nothing'}"
+
+
+def merged_patients_hold_nothing(s: Session, ctx: Context) -> Iterator[str]:
+    stmt = (
+        select(Patient.id, func.count(Referral.id))
+        .join(Referral, and_(Referral.patient_id == Patient.id))
+        .where(Patient.merged_into_id.is_not(None))
+        .group_by(Patient.id)
+    )
+    for pid, n in s.execute(stmt):
+        yield f"merged patient {pid} still holds {n} referrals"
+
+
+def merged_patients_hold_no_studies(s: Session, ctx: Context) -> Iterator[str]:
+    stmt = (
+        select(Patient.id, func.count(Study.id))
+        .join(Study, Study.patient_id == Patient.id)
+        .where(Patient.merged_into_id.is_not(None))
+        .group_by(Patient.id)
+    )
+    for pid, n in s.execute(stmt):
+        yield f"merged patient {pid} still holds {n} studies"
+
+
+def study_placed(s: Session, ctx: Context) -> Iterator[str]:
+    """Linked, or waiting in the unmatched queue with a reason, or assigned by a person."""
+    assigned = _assigned_to_patient_only(s)
+    stmt = select(Study.study_uid, Study.patient_id, Study.procedure_id, Study.unmatched_reason)
+    loose = stmt.where(
+        (
+            Study.procedure_id.is_(None)
+            & (func.trim(func.coalesce(Study.unmatched_reason, "")) == "")
+        )
+        | (Study.procedure_id.is_not(None) & Study.unmatched_reason.is_not(None))
+    )
+    for uid, patient_id, procedure_id, reason in s.execute(loose):
+        if procedure_id is not None:
+            yield f"study {uid} is linked to a procedure yet unmatched ({reason})"
+        elif reason is not None:
+            yield f"study {uid} is unmatched without a reason"
+        elif patient_id is None or uid not in assigned:
+            yield (
+                f"study {uid} has no procedure, is not in the unmatched queue,"
+                " and no person assigned it to a patient"
+            )
+
+
+def _assigned_to_patient_only(s: Session) -> set[str]:
+    """Studies whose last assignment by a person named a patient, not a procedure."""
+    last: dict[str, str | None] = {}
+    for data in s.scalars(
+        select(Event.data).where(Event.kind == "study.assigned").order_by(Event.id)
+    ):
+        last[str(data.get("study_uid"))] = data.get("to_accession")
+    return {uid for uid, accession in last.items() if accession is None}
+
+
+def study_agrees_with_procedure(s: Session, ctx: Context) -> Iterator[str]:
+    stmt = (
+        select(Study.study_uid, Study.patient_id, Procedure.accession, Referral.patient_id)
+        .join(Procedure, Procedure.id == Study.procedure_id)
+        .join(Referral, Referral.id == Procedure.referral_id)
+        .where(func.coalesce(Study.patient_id, 0) != Referral.patient_id)
+    )
+    for uid, study_patient, acc, patient in s.execute(stmt):
+        yield f"study {uid} is patient {study_patient}'s, its procedure {acc} patient {patient}'s"
+    no_images = (
+        select(Study.study_uid, Procedure.accession)
+        .join(Procedure, Procedure.id == Study.procedure_id)
+        .where(Procedure.images_received_at.is_(None))
+    )
+    for uid, acc in s.execute(no_images):
+        yield f"procedure {acc} has study {uid} but no images received"
+    several = (
+        select(Procedure.accession, func.count(Study.id))
+        .join(Study, Study.procedure_id == Procedure.id)
+        .group_by(Procedure.id, Procedure.accession)
+        .having(func.count(Study.id) > 1)
+    )
+    for acc, n in s.execute(several):
+        yield f"procedure {acc} has {n} studies"
+
+
+def group_shares_images(s: Session, ctx: Context) -> Iterator[str]:
+    """IHE group case: a study linked to one procedure of a performed step is the images
+    of every procedure the step links (services/archive/grouped.py), so none still waits for them."""
+    for acc, uid, owner in grouped.missing_shared_images(s):
+        yield f"procedure {acc} shares study {uid} of {owner} in a group case but has no images"
+
+
+def conflicts_resolved(s: Session, ctx: Context) -> Iterator[str]:
+    stmt = (
+        select(InstanceConflict)
+        .where(InstanceConflict.resolved_at.is_(None))
+        .order_by(InstanceConflict.id)
+    )
+    for c in s.scalars(stmt):
+        yield (
+            f"instance {c.sop_instance_uid} came again with other content from AE"
+            f" '{c.calling_ae}' at {c.received_at.isoformat()} (conflict {c.id})"
+        )
+
+
+def blobs_intact(s: Session, ctx: Context, progress: Progress | None = None) -> Iterator[str]:
+    """Every indexed instance's (and kept conflict's) bytes are there, unchanged: sha256 again."""
+    total = (s.scalar(select(func.count()).select_from(Instance)) or 0) + (
+        s.scalar(select(func.count()).select_from(InstanceConflict)) or 0
+    )
+    root = ctx.settings.data_dir / "blobs"
+    store = BlobStore(root) if total and root.is_dir() else None
+    done = 0
+    for what, key in _blobs(s):
+        problem = store.verify(key) if store else f"missing (no blob store at {root})"
+        if problem:
+            yield f"{what}: blob {key}: {problem}"
+        done += 1
+        if progress and (done % 100 == 0 or done == total):
+            progress(done, total)
+
+
+def _blobs(s: Session) -> Iterator[tuple[str, str]]:
+    """(what, blob key) of every instance, then every conflict, in batches by id."""
+    last = 0
+    while rows := s.execute(
+        select(Instance.id, Instance.sop_instance_uid, Instance.blob_key, Study.study_uid)
+        .join(Series, Series.id == Instance.series_id)
+        .join(Study, Study.id == Series.study_id)
+        .where(Instance.id > last)
+        .order_by(Instance.id)
+        .limit(BATCH)
+    ).all():
+        for row in rows:
+            yield f"instance {row[1]} of study {row[3]}", row[2]
+        last = rows[-1][0]
+    for cid, key in s.execute(select(InstanceConflict.id, InstanceConflict.blob_key)):
+        yield f"conflict {cid}", key
+
+
+STUDY_PLACED = "every study is linked, unmatched with a reason, or assigned to a patient"
+STUDY_AGREES = "a linked study is its procedure's patient's, and the procedure's only images"
+GROUP_SHARES = "a group case's study counts as images received for each of its procedures"
+CONFLICTS = "no instance conflict waits unresolved"
+BLOBS = "every stored instance's blob exists and matches its sha256"
+
+RULES: dict[str, Rule] = {
+    "every open referral has a procedure": open_referral_has_procedures,
+    "every open referral is in exactly one queue": open_referral_in_one_queue,
+    "the board counts each referral where the domain places it": board_places_as_domain,
+    "every closed referral has ended, with a reason": closed_referral_ended,
+    "booked procedures hold exactly one slot, others none": booked_has_one_appointment,
+    "no slot is booked twice": no_double_booking,
+    "every state is the end of its recorded history": state_matches_history,
+    "merged records hold no referrals": merged_patients_hold_nothing,
+    "merged records hold no studies": merged_patients_hold_no_studies,
+    STUDY_PLACED: study_placed,
+    STUDY_AGREES: study_agrees_with_procedure,
+    GROUP_SHARES: group_shares_images,
+    CONFLICTS: conflicts_resolved,
+    BLOBS: blobs_intact,
+}
+
+
+def run_checks(
+    ctx: Context, *, blobs: bool = True, progress: Progress | None = None
+) -> list[Finding]:
+    """Every rule, with its count of counterexamples (zero means it holds).
+
+    ``blobs=False`` leaves out the rule that reads every blob (then not in the findings);
+    ``progress(done, total)`` is told how far that rule has come.
+    """
+    findings = []
+    with ctx.uow(readonly=True) as uow:
+        for name, rule in RULES.items():
+            if rule is blobs_intact:
+                if not blobs:
+                    continue
+                found = list(blobs_intact(uow.session, ctx, progress))
+            else:
+                found = list(rule(uow.session, ctx))
+            findings.append(Finding(name, len(found), found[:SHOWN]))
+    return findings

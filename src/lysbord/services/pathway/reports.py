@@ -1,0 +1,134 @@
+"""Radiology reports: preliminary, final, and corrections that never overwrite.
+
+Each report written is a new version row. A final report moves the procedure
+``completed → reported``; a further final report on a reported procedure is a
+correction (an addendum): a new version with status ``corrected`` and the move
+``reported → reported``, so the receiver gets a corrected result (OBX-11 = C)
+while the earlier versions stay on record. Each write appends its event, which
+puts the ORU^R01 in the outbox in the same transaction (services/core/outbox.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lysbord.domain.errors import IllegalTransition, InvalidValue
+from lysbord.domain.workflow import ProcedureState
+from lysbord.services.core.context import Context
+from lysbord.services.core.events import move, record
+from lysbord.services.pathway.referrals import close_if_finished
+from lysbord.store.models import Procedure, Referral
+from lysbord.store.outbox_models import Report
+from lysbord.store.queries import procedure_by_accession
+
+MAX_TEXT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    id: int
+    accession: str
+    version: int
+    status: str
+    text: str
+    author: str
+    written_at: datetime
+    written_by: str
+
+
+def write_report(
+    ctx: Context, accession: str, *, text: str, author: str, final: bool, actor: str | None = None
+) -> ReportView:
+    """Keep a new version of the report; a final one reports the procedure."""
+    _check(text, author)
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        procedure, referral = procedure_by_accession(s, accession, for_update=True)
+        status = _status(ProcedureState(procedure.state), final)
+        report = Report(
+            procedure_id=procedure.id,
+            version=_next_version(s, procedure.id),
+            status=status,
+            text=text.strip("\r\n"),
+            author=author.strip(),
+            written_at=now,
+            written_by=actor or author.strip(),
+        )
+        s.add(report)
+        s.flush()
+        _record(s, procedure, referral, report, now)
+        view = _view(report, accession)
+        uow.commit()
+    return view
+
+
+def list_reports(ctx: Context, accession: str) -> list[ReportView]:
+    """Every version of the procedure's report, oldest first."""
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        procedure, _ = procedure_by_accession(s, accession)
+        rows = s.scalars(
+            select(Report).where(Report.procedure_id == procedure.id).order_by(Report.version)
+        )
+        return [_view(r, accession) for r in rows]
+
+
+def _check(text: str, author: str) -> None:
+    if not text.strip():
+        raise InvalidValue("a report needs text", field="text")
+    if len(text) > MAX_TEXT:
+        raise InvalidValue(f"longer than {MAX_TEXT} characters", field="text")
+    if not author.strip() or len(author.strip()) > 64:
+        raise InvalidValue("1-64 characters, not only spaces", field="author", value=author)
+
+
+def _status(state: ProcedureState, final: bool) -> str:
+    """preliminary or final on a completed procedure; corrected (final only) once reported."""
+    if state is ProcedureState.COMPLETED:
+        return "final" if final else "preliminary"
+    if state is ProcedureState.REPORTED and final:
+        return "corrected"
+    if state is ProcedureState.REPORTED:
+        reason = "it is reported: a further report must be final (a correction)"
+    else:
+        reason = f"it is {state}: only a completed examination can be reported"
+    raise IllegalTransition(f"cannot write a report: {reason}", field="state", value=str(state))
+
+
+def _next_version(s: Session, procedure_id: int) -> int:
+    latest = s.scalar(select(func.max(Report.version)).where(Report.procedure_id == procedure_id))
+    return (latest or 0) + 1
+
+
+def _record(
+    s: Session, procedure: Procedure, referral: Referral, report: Report, at: datetime
+) -> None:
+    kind = f"report.{report.status}"
+    facts: dict[str, Any] = {"report_id": report.id, "version": report.version}
+    if report.status == "preliminary":
+        record(
+            s,
+            kind,
+            actor=report.written_by,
+            at=at,
+            patient_id=referral.patient_id,
+            referral_id=referral.id,
+            procedure_id=procedure.id,
+            **facts,
+        )
+        return
+    actor = report.written_by
+    move(s, procedure, referral, ProcedureState.REPORTED, actor=actor, at=at, kind=kind, **facts)
+    close_if_finished(s, referral, actor=actor, at=at)
+
+
+def _view(r: Report, accession: str) -> ReportView:
+    return ReportView(
+        r.id, accession, r.version, r.status, r.text, r.author, r.written_at, r.written_by
+    )

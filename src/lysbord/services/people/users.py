@@ -1,0 +1,250 @@
+"""Local user accounts: adding them, their passwords, and signing in with lock-out.
+
+Passwords are argon2id hashes (argon2-cffi's defaults, RFC 9106). Signing in gives no
+hint which part was wrong: an unknown user costs the same hash check as a wrong
+password, and a locked account answers like a wrong password. Every sign-in, failure,
+lock-out and account change is an event, so the audit trail shows who tried what.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lysbord.domain.access import CurrentUser, Role, parse_roles
+from lysbord.domain.errors import Conflict, InvalidValue, NotFound
+from lysbord.services.core.context import Context
+from lysbord.services.core.events import record
+from lysbord.store.user_models import User, UserSession
+
+USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    password: str | None = None  # None: generate one
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    active: bool
+    locked_until: datetime | None
+
+
+def generate_password() -> str:
+    """About 96 random bits in letters and digits a person can type from a printout."""
+    return secrets.token_urlsafe(12)
+
+
+@cache
+def _hasher(memory_kib: int, time_cost: int) -> PasswordHasher:
+    return PasswordHasher(memory_cost=memory_kib, time_cost=time_cost)
+
+
+def hasher(ctx: Context) -> PasswordHasher:
+    """argon2id with the configured cost; a hash of another cost is upgraded at sign-in."""
+    web = ctx.settings.web
+    return _hasher(web.password_hash_memory_kib, web.password_hash_time_cost)
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_hex(16))
+
+
+def current_user(user: User) -> CurrentUser:
+    return CurrentUser(user.username, user.display_name, parse_roles(user.roles))
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        user.username, user.display_name, parse_roles(user.roles), user.active, user.locked_until
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue(f"at least {MIN_PASSWORD} characters", field="password")
+
+
+def user_by_name(s: Session, username: str) -> User:
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("no such user", field="username", value=username)
+    return user
+
+
+def add_user(ctx: Context, cmd: NewUser, actor: str) -> tuple[UserView, str]:
+    """Create an account; answers the view and the password (the one generated, if none)."""
+    if not USERNAME.match(cmd.username):
+        raise InvalidValue("1-64 letters, digits or . _ @ -", field="username", value=cmd.username)
+    if not cmd.roles:
+        raise InvalidValue("at least one role", field="roles")
+    try:
+        roles = parse_roles(cmd.roles)
+    except ValueError as exc:
+        raise InvalidValue(str(exc), field="roles") from None
+    password = cmd.password or generate_password()
+    _check_password(password)
+    now = ctx.now()
+    user = User(
+        username=cmd.username,
+        display_name=cmd.display_name.strip() or cmd.username,
+        password_hash=hasher(ctx).hash(password),
+        roles=sorted(roles),
+        active=True,
+        failed_attempts=0,
+        created_at=now,
+        password_set_at=now,
+    )
+    with ctx.uow() as uow:
+        uow.session.add(user)
+        record(
+            uow.session,
+            "user.added",
+            actor=actor,
+            at=now,
+            username=cmd.username,
+            roles=sorted(roles),
+        )
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise Conflict("already taken", field="username", value=cmd.username) from None
+    return _view(user), password
+
+
+def set_password(ctx: Context, username: str, password: str | None, actor: str) -> str:
+    """A new password (generated when None); it also lifts a lock-out."""
+    password = password or generate_password()
+    _check_password(password)
+    now = ctx.now()
+    with ctx.uow() as uow:
+        user = user_by_name(uow.session, username)
+        user.password_hash = hasher(ctx).hash(password)
+        user.password_set_at = now
+        user.failed_attempts = 0
+        user.locked_until = None
+        record(uow.session, "user.password_set", actor=actor, at=now, username=username)
+        uow.commit()
+    return password
+
+
+def set_active(ctx: Context, username: str, active: bool, actor: str) -> None:
+    """Close or reopen an account; closing also ends its sessions, so reopening it later
+    does not bring back a browser left signed in. Nobody closes their own account: the
+    last administrator would lock everyone out."""
+    if not active and username == actor:
+        raise Conflict("you cannot deactivate your own account", field="username", value=username)
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        user = user_by_name(s, username)
+        if user.active == active:
+            return
+        user.active = active
+        if not active:
+            s.execute(
+                update(UserSession)
+                .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+        kind = "user.activated" if active else "user.deactivated"
+        record(s, kind, actor=actor, at=now, username=username)
+        uow.commit()
+
+
+def list_users(ctx: Context) -> list[UserView]:
+    with ctx.uow(readonly=True) as uow:
+        users = uow.session.scalars(select(User).order_by(User.username))
+        return [_view(user) for user in users]
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """The outcome of the slow part of signing in, done before any write transaction."""
+
+    username: str
+    right: bool
+    new_hash: str | None  # the password re-hashed at the configured cost, if it changed
+
+
+def check_password(ctx: Context, username: str, password: str) -> PasswordCheck:
+    """One argon2 check, always (an unknown user is checked against a dummy hash, so
+    timing does not tell it from a wrong password), outside any write transaction: on
+    SQLite a writer holds the whole database, and argon2 is slow on purpose."""
+    ph = hasher(ctx)
+    username = username[:64]
+    with ctx.uow(readonly=True) as uow:
+        stored = uow.session.scalar(select(User.password_hash).where(User.username == username))
+    try:
+        right = ph.verify(stored or _dummy_hash(ph), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        right = False
+    rehash = right and stored is not None and ph.check_needs_rehash(stored)
+    return PasswordCheck(username, right, ph.hash(password) if rehash else None)
+
+
+def admit(s: Session, ctx: Context, check: PasswordCheck) -> User | None:
+    """The user if the password was right and the account is open; counts failures and
+    locks the account after ``lockout_threshold`` in a row. In the caller's transaction
+    (signing in starts the session there), with the user's row locked on PostgreSQL."""
+    web, now = ctx.settings.web, ctx.now()
+    user = s.scalar(select(User).where(User.username == check.username).with_for_update())
+    if user is None or not user.active:
+        record(s, "user.sign_in_failed", actor=check.username, at=now, known=user is not None)
+        return None
+    if user.locked_until is not None and user.locked_until > now:
+        record(s, "user.sign_in_failed", actor=user.username, at=now, known=True, locked=True)
+        return None
+    if not check.right:
+        user.failed_attempts += 1
+        record(
+            s,
+            "user.sign_in_failed",
+            actor=user.username,
+            at=now,
+            known=True,
+            attempts=user.failed_attempts,
+        )
+        if user.failed_attempts >= web.lockout_threshold:
+            user.locked_until = now + timedelta(minutes=web.lockout_minutes)
+            user.failed_attempts = 0
+            record(
+                s, "user.locked", actor=user.username, at=now, until=user.locked_until.isoformat()
+            )
+        return None
+    user.failed_attempts, user.locked_until = 0, None
+    if check.new_hash:
+        user.password_hash = check.new_hash
+    return user
+
+
+def record_denied(ctx: Context, user: CurrentUser, what: str, needed: tuple[str, ...]) -> None:
+    """Audit a refused page or API call: who, what, and which roles it needed."""
+    with ctx.uow() as uow:
+        record(
+            uow.session,
+            "access.denied",
+            actor=user.username,
+            at=ctx.now(),
+            path=what,
+            needed=list(needed),
+        )
+        uow.commit()
