@@ -1,4 +1,5 @@
-"""MPPS use cases (services/pathway/mpps.py): procedures move with the scanner, refusals write nothing."""
+"""MPPS use cases (services/pathway/mpps.py): procedures move with the scanner, refusals
+write nothing."""
 
 from __future__ import annotations
 

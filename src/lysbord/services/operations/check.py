@@ -225,7 +225,8 @@ def study_agrees_with_procedure(s: Session, ctx: Context) -> Iterator[str]:
 
 def group_shares_images(s: Session, ctx: Context) -> Iterator[str]:
     """IHE group case: a study linked to one procedure of a performed step is the images
-    of every procedure the step links (services/archive/grouped.py), so none still waits for them."""
+    of every procedure the step links (services/archive/grouped.py), so none still waits
+    for them."""
     for acc, uid, owner in grouped.missing_shared_images(s):
         yield f"procedure {acc} shares study {uid} of {owner} in a group case but has no images"
 
