@@ -15,7 +15,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 help:
 	@echo "make run    - install, create a demo region in ./$(DATA_DIR) if empty, serve it"
 	@echo "make test   - the whole test suite (SQLite and PostgreSQL)"
-	@echo "make lint   - ruff and mypy --strict"
+	@echo "make lint   - ruff, mypy --strict, the layer contracts (import-linter), module sizes"
 	@echo "make bench  - benchmarks, printed as tables"
 	@echo "make viewer - install the OHIF viewer (npm @ohif/app) into ./.viewer"
 
@@ -80,6 +80,7 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix src tests bench

@@ -13,6 +13,7 @@ from lysbord.api import routes as api
 from lysbord.dicomweb import errors as dicomweb_errors
 from lysbord.dicomweb import routes as dicomweb
 from lysbord.dicomweb import viewer
+from lysbord.hl7.inbound import steps_for_replay
 from lysbord.services.core.context import Context
 from lysbord.web.app import mount_web
 
@@ -20,6 +21,7 @@ from lysbord.web.app import mount_web
 def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="Lysbord", version=__version__, description=api.DESCRIPTION)
     app.state.ctx = ctx
+    app.state.hl7_reader = steps_for_replay  # the API's replay of an inbound message
     api.install(app)
     dicomweb_errors.install(app)
     app.include_router(viewer.router)

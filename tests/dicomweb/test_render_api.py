@@ -21,8 +21,8 @@ from pydicom.filewriter import write_dataset
 from pydicom.uid import JPEG2000Lossless
 
 from lysbord.app import create_app
-from lysbord.dicom.header import read_header
-from lysbord.dicom.meta import file_meta
+from lysbord.dicomcodec.header import read_header
+from lysbord.dicomcodec.meta import file_meta
 from lysbord.dicomweb.render import PNG, RenderOptions, render
 from lysbord.services.archive.storing import Received, store_instance
 from lysbord.services.core.context import Context

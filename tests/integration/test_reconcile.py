@@ -14,8 +14,8 @@ from pydicom.filewriter import write_dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlalchemy import select
 
-from lysbord.dicom.header import read_header
-from lysbord.dicom.meta import file_meta
+from lysbord.dicomcodec.header import read_header
+from lysbord.dicomcodec.meta import file_meta
 from lysbord.domain.calendar import local_date
 from lysbord.services.archive import studies
 from lysbord.services.archive.storing import InstanceIds, Received, StoreOutcome, store_instance

@@ -25,8 +25,8 @@ from pynetdicom.dsutils import encode
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from lysbord.dicom.meta import file_meta
 from lysbord.dicom.server import DicomDoor
+from lysbord.dicomcodec.meta import file_meta
 from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, InstanceConflict, Series, Study
 from tests.dicomdata import CT, base_dataset

@@ -28,7 +28,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from lysbord.dicom.header import WANTED, HeaderError, read_header
+from lysbord.dicomcodec.header import WANTED, HeaderError, read_header
 from tests.dicomdata import CT, base_dataset
 from tests.helpers import random_cpr
 

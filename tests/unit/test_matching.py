@@ -9,7 +9,7 @@ import pytest
 from pydicom.uid import generate_uid
 from sqlalchemy import select
 
-from lysbord.dicom.matching import (
+from lysbord.services.archive.matching import (
     DicomQueryError,
     attributes,
     clauses,

@@ -14,6 +14,19 @@ from pydantic import BaseModel, Field
 
 from lysbord.domain.priorities import Priority
 
+#: HL7 table 0211 names and the Python codecs that read them.
+CHARSETS = {
+    "ASCII": "ascii",
+    "8859/1": "latin-1",
+    "8859/2": "iso8859-2",
+    "8859/4": "iso8859-4",
+    "8859/5": "iso8859-5",
+    "8859/7": "iso8859-7",
+    "8859/9": "iso8859-9",
+    "8859/15": "iso8859-15",
+    "UNICODE UTF-8": "utf-8",
+}
+
 #: HL7 table 0027 priorities (S stat, A ASAP, R routine, P pre-op, C callback,
 #: T timing critical) and two local codes: PF pakkeforløb, FU a planned control.
 DEFAULT_PRIORITIES = {

@@ -37,7 +37,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from lysbord.dicom import worklist
 from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.encoding import Prebuilt
-from lysbord.dicom.matching import (
+from lysbord.dicom.peers import allowed, refused
+from lysbord.dicom.store import failure
+from lysbord.domain.errors import ProtocolError
+from lysbord.services.archive import catalog
+from lysbord.services.archive.matching import (
     LEVELS,
     UNIQUE_KEYS,
     DicomQueryError,
@@ -46,10 +50,6 @@ from lysbord.dicom.matching import (
     has_wildcard,
     is_universal,
 )
-from lysbord.dicom.peers import allowed, refused
-from lysbord.dicom.store import failure
-from lysbord.domain.errors import ProtocolError
-from lysbord.services.archive import catalog
 from lysbord.services.core.context import Context
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
 from pydicom import Dataset, dcmread
-from pydicom.charset import convert_encodings
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_context, evt
@@ -42,7 +41,6 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from sqlalchemy.exc import SQLAlchemyError
 
 from lysbord.dicom.deps import DoorDeps, Handler
-from lysbord.dicom.matching import LEVELS, UNIQUE_KEYS, DicomQueryError, clauses
 from lysbord.dicom.peers import allowed, destination, refused
 from lysbord.dicom.query import (
     CANCELLED,
@@ -51,24 +49,33 @@ from lysbord.dicom.query import (
     check_hierarchy,
     decode_identifier,
 )
-from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.dicom.store import failure
+from lysbord.dicomcodec.correct import correct
+from lysbord.dicomcodec.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.services.archive import catalog
-from lysbord.services.archive.catalog import Correction, StoredInstance
+from lysbord.services.archive.catalog import StoredInstance
+from lysbord.services.archive.matching import LEVELS, UNIQUE_KEYS, DicomQueryError, clauses
 from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
+
 GET_MODELS: dict[str, tuple[str, ...]] = {
     str(PatientRootQueryRetrieveInformationModelGet): LEVELS,
     str(StudyRootQueryRetrieveInformationModelGet): LEVELS[1:],
 }
+
+
 MOVE_MODELS: dict[str, tuple[str, ...]] = {
     str(PatientRootQueryRetrieveInformationModelMove): LEVELS,
     str(StudyRootQueryRetrieveInformationModelMove): LEVELS[1:],
 }
+
+
 MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: odd context IDs 1..255
+
+
 UNCOMPRESSED = [str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)]
 
 
@@ -182,32 +189,3 @@ def _unsendable(item: StoredInstance) -> Dataset:
     ds.SOPClassUID = item.sop_class_uid
     ds.SOPInstanceUID = item.sop_instance_uid
     return ds
-
-
-def correct(ds: Dataset, c: Correction) -> None:
-    """Put the effective patient and accession into the dataset, in a character set that
-    can carry them (UTF-8 when the dataset's own cannot)."""
-    values = {
-        "PatientID": c.patient_id,
-        "PatientName": c.patient_name,
-        "AccessionNumber": c.accession,
-    }
-    if not _fits(ds, values.values()):
-        ds.SpecificCharacterSet = "ISO_IR 192"
-    for keyword, value in values.items():
-        setattr(ds, keyword, value)
-
-
-def _fits(ds: Dataset, texts: Iterable[str]) -> bool:
-    if all(text.isascii() for text in texts):
-        return True
-    charset = ds.get("SpecificCharacterSet")
-    if not charset or not isinstance(charset, str):
-        return False  # the default repertoire is ASCII; code extensions are not worth it
-    codec = convert_encodings(charset)[0]
-    try:
-        for text in texts:
-            text.encode(codec)
-    except UnicodeEncodeError:
-        return False
-    return True

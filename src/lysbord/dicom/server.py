@@ -20,7 +20,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from lysbord.dicom import commitment, fastpath, mpps, peers, query, retrieve, store, worklist
 from lysbord.dicom.deps import DoorDeps, Handler, Installer
-from lysbord.dicom.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
+from lysbord.dicomcodec.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
 from lysbord.services.core.context import Context
 from lysbord.sharing import YIELD_FOR, Shared
 from lysbord.store.blobs import BlobStore

@@ -21,10 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lysbord.dicom import faststore
 from lysbord.dicom.deps import DoorDeps, Handler
-from lysbord.dicom.header import HeaderError, read_header
-from lysbord.dicom.meta import file_meta
 from lysbord.dicom.peers import allowed, refused
-from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
+from lysbord.dicomcodec.header import HeaderError, read_header
+from lysbord.dicomcodec.meta import file_meta
+from lysbord.dicomcodec.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.services.archive.storing import InstanceIds, Received, store_instance
 from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore

@@ -28,10 +28,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.encoding import Prebuilt, text
-from lysbord.dicom.matching import DicomQueryError, is_universal, parse_range, upper_bound
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
 from lysbord.domain.errors import LysbordError
+from lysbord.services.archive.matching import (
+    DicomQueryError,
+    is_universal,
+    parse_range,
+    upper_bound,
+)
 from lysbord.services.core.context import Context
 from lysbord.services.pathway.worklist import (
     TooManyMatches,

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydicom.datadict import tag_for_keyword
 
-from lysbord.dicom.matching import DicomQueryError, attributes, clauses
 from lysbord.dicomweb.dicomjson import row_json
 from lysbord.dicomweb.errors import bad_request, not_acceptable, warning_header
 from lysbord.dicomweb.media import accepts, parse_accept
@@ -23,6 +22,7 @@ from lysbord.dicomweb.search import Search, read_search
 from lysbord.http.context import ContextDep
 from lysbord.services.archive import catalog
 from lysbord.services.archive.catalog import COMPUTED
+from lysbord.services.archive.matching import DicomQueryError, attributes, clauses
 from lysbord.services.core.context import Context
 
 router = APIRouter(tags=["dicomweb"])

@@ -15,11 +15,11 @@ from fastapi import Depends, Request
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 
-from lysbord.dicom.matching import clauses
-from lysbord.dicom.retrieve import correct
+from lysbord.dicomcodec.correct import correct
 from lysbord.dicomweb.errors import DicomWebError, bad_request
 from lysbord.services.archive import catalog
 from lysbord.services.archive.catalog import StoredInstance
+from lysbord.services.archive.matching import clauses
 from lysbord.services.core.context import Context
 from lysbord.store.blobs import BlobStore
 

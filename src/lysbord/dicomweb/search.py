@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 
-from lysbord.dicom.matching import attributes, has_wildcard
 from lysbord.dicomweb.errors import bad_request
 from lysbord.services.archive.catalog import COMPUTED
+from lysbord.services.archive.matching import attributes, has_wildcard
 
 RESERVED = {"limit", "offset", "includefield", "fuzzymatching"}
 LIST_WITH_COMMA = {"UI", "CS"}  # a comma cannot be part of these values

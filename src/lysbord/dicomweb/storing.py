@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from lysbord.dicom.header import HeaderError, read_header
-from lysbord.dicom.meta import file_meta
-from lysbord.dicom.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
+from lysbord.dicomcodec.header import HeaderError, read_header
+from lysbord.dicomcodec.meta import file_meta
+from lysbord.dicomcodec.sop import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
 from lysbord.dicomweb.media import parse_media_type
 from lysbord.dicomweb.multipart import Part
 from lysbord.dicomweb.part10 import NotPart10, split

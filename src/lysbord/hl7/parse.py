@@ -15,20 +15,9 @@ from dataclasses import dataclass
 
 import hl7
 
+from lysbord.config.hl7 import CHARSETS
 from lysbord.domain.errors import ProtocolError
 
-#: HL7 table 0211 names and the Python codecs that read them.
-CHARSETS = {
-    "ASCII": "ascii",
-    "8859/1": "latin-1",
-    "8859/2": "iso8859-2",
-    "8859/4": "iso8859-4",
-    "8859/5": "iso8859-5",
-    "8859/7": "iso8859-7",
-    "8859/9": "iso8859-9",
-    "8859/15": "iso8859-15",
-    "UNICODE UTF-8": "utf-8",
-}
 VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
 
 # HL7 table 0357 (message error condition codes).

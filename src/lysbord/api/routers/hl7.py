@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from lysbord.api.schemas import Page
-from lysbord.hl7.inbound import steps_for_replay
-from lysbord.hl7.parse import CHARSETS
+from lysbord.config.hl7 import CHARSETS
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import AdminActor
 from lysbord.services.messaging import inbox
@@ -63,6 +62,15 @@ def get_message(message_id: int, ctx: ContextDep) -> Hl7MessagePublic:
 
 
 @router.post("/{message_id}/replay")
-def replay(message_id: int, ctx: ContextDep, actor: AdminActor) -> Hl7MessagePublic:
+def replay(
+    message_id: int, request: Request, ctx: ContextDep, actor: AdminActor
+) -> Hl7MessagePublic:
     """Apply a rejected message again once its cause is fixed (409 if it was applied)."""
-    return _public(inbox.replay(ctx, message_id, actor, lambda raw: steps_for_replay(ctx, raw)))
+    return _public(inbox.replay(ctx, message_id, actor, _hl7_reader(request)))
+
+
+def _hl7_reader(request: Request) -> inbox.Reader:
+    """The HL7 door's reading of a message, handed over by the app factory (``lysbord.app``)
+    so that this door need not import that one."""
+    read: inbox.Reader = request.app.state.hl7_reader
+    return read

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 
 from lysbord.services.archive import grouped
 from lysbord.store.archive_models import Instance, Series
-from lysbord.store.models import (
-    Procedure,
-)
+from lysbord.store.models import Procedure
 
 
 @dataclass(frozen=True, slots=True)

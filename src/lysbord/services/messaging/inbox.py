@@ -81,6 +81,8 @@ class Outcome:
 
 Apply = Callable[[Session, datetime], Outcome]
 Refuse = Callable[[DomainError], Outcome]
+#: How the HL7 door reads a stored message again: its apply and refuse (``replay``).
+Reader = Callable[[Context, bytes], tuple[Apply, Refuse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,15 +339,13 @@ def _finish(row: Hl7Message, outcome: Outcome, now: datetime) -> None:
     row.updated_at = now
 
 
-def replay(
-    ctx: Context, message_id: int, actor: str, build: Callable[[bytes], tuple[Apply, Refuse]]
-) -> MessageDetail:
+def replay(ctx: Context, message_id: int, actor: str, read: Reader) -> MessageDetail:
     """Apply a rejected (or failed) message again, after its cause was fixed."""
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         row = _replayable(s, message_id)
-        apply, refuse = build(row.raw)
+        apply, refuse = read(ctx, row.raw)
         try:
             outcome = apply(s, now)
         except DomainError as exc:

@@ -26,7 +26,12 @@ from lysbord.domain.errors import (
 )
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
-from lysbord.services.people.views import PatientView, dicom_name, patient_view, primary_identifiers
+from lysbord.services.people.views import (
+    PatientView,
+    dicom_name,
+    patient_view,
+    primary_identifiers,
+)
 from lysbord.store.archive_models import Study
 from lysbord.store.models import Patient, PatientIdentifier, PatientMerge, Procedure, Referral
 from lysbord.store.queries import patient_by_identifier, site_by_code, survivor

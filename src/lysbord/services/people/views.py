@@ -9,12 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lysbord.store.models import (
-    Patient,
-    PatientIdentifier,
-    PatientMerge,
-    Site,
-)
+from lysbord.store.models import Patient, PatientIdentifier, PatientMerge, Site
 
 
 @dataclass(frozen=True, slots=True)
