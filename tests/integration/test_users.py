@@ -73,6 +73,9 @@ def test_a_generated_password_is_answered_and_works(bare_ctx):
         (NewUser("ok", "x", (), PASSWORD), "roles"),
         (NewUser("ok", "x", ("janitor",), PASSWORD), "roles"),
         (NewUser("ok", "x", ("admin",), "short"), "password"),
+        (NewUser("ok", "x", ("admin",), " " * 12), "password"),
+        (NewUser("ok", "x", ("admin",), "\t  abc  \n   "), "password"),
+        (NewUser("ok", "x", ("admin",), ""), "password"),
     ],
 )
 def test_bad_accounts_are_refused_naming_the_field(bare_ctx, cmd, field):

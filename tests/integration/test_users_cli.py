@@ -54,6 +54,17 @@ def test_user_add_refusals_name_the_field(database_url, tmp_path):
     assert code == 1 and "password" in out
 
 
+def test_an_empty_password_is_refused_not_silently_generated(bare_ctx, database_url, tmp_path):
+    """``--password ''`` used to add an account whose generated password was never shown."""
+    for password in ("", " " * 10):
+        code, out = cli(
+            database_url, tmp_path, "user", "add", "x", "--role", "admin", "--password", password
+        )
+        assert code == 1 and "password" in out, out
+    code, out = cli(database_url, tmp_path, "user", "add", "x", "--role", "admin")
+    assert code == 0 and "Password: " in out  # nothing was added by the refused attempts
+
+
 def test_user_token_and_password(bare_ctx, database_url, tmp_path):
     cli(
         database_url,

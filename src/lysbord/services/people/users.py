@@ -79,8 +79,11 @@ def _view(user: User) -> UserView:
 
 
 def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidValue(f"at least {MIN_PASSWORD} characters", field="password")
+    """White space does not count: ten spaces are no password."""
+    if sum(not c.isspace() for c in password) < MIN_PASSWORD:
+        raise InvalidValue(
+            f"at least {MIN_PASSWORD} characters besides white space", field="password"
+        )
 
 
 def user_by_name(s: Session, username: str) -> User:
@@ -100,7 +103,7 @@ def add_user(ctx: Context, cmd: NewUser, actor: str) -> tuple[UserView, str]:
         roles = parse_roles(cmd.roles)
     except ValueError as exc:
         raise InvalidValue(str(exc), field="roles") from None
-    password = cmd.password or generate_password()
+    password = generate_password() if cmd.password is None else cmd.password
     _check_password(password)
     now = ctx.now()
     user = User(
@@ -132,7 +135,7 @@ def add_user(ctx: Context, cmd: NewUser, actor: str) -> tuple[UserView, str]:
 
 def set_password(ctx: Context, username: str, password: str | None, actor: str) -> str:
     """A new password (generated when None); it also lifts a lock-out."""
-    password = password or generate_password()
+    password = generate_password() if password is None else password
     _check_password(password)
     now = ctx.now()
     with ctx.uow() as uow:
