@@ -10,8 +10,9 @@ from lysbord.store.uow import Database
 
 
 def build_context(settings: Settings, *, migrate: bool = True) -> Context:
-    """Open the database (creating the data directory) and bring its schema up to date."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Open the database (creating the data directory, for the service user only) and
+    bring its schema up to date."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     if migrate:
         upgrade(engine)

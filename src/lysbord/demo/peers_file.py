@@ -7,6 +7,7 @@ demo does not teach an open door); these peers make ``echoscu``, ``storescu``,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lysbord.services.operations.region import SiteView
@@ -37,6 +38,8 @@ def write_peers_file(path: Path, sites: list[SiteView]) -> bool:
         for room in site.rooms
     ]
     tools = [_peer(ae, 104) for ae in DCMTK_CLIENTS] + [_peer(*STORESCP)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([HEADER, *tools, *scanners]), encoding="utf-8")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # settings: ours only
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join([HEADER, *tools, *scanners]))
     return True

@@ -129,9 +129,9 @@ class BlobStore:
     def _open_temporary(self, folder: str) -> tuple[int, str | None]:
         """A file to write, nameless in ``folder`` where it can be, else named under tmp/."""
         if self._nameless:
-            return os.open(folder, _NAMELESS | os.O_WRONLY, 0o640), None
+            return os.open(folder, _NAMELESS | os.O_WRONLY, 0o600), None
         tmp = self._tmp_name(str(self._tmp))
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640), tmp
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
 
     def _tmp_name(self, folder: str) -> str:
         return f"{folder}/{os.getpid()}-{threading.get_ident()}-{next(self._names)}"
@@ -200,7 +200,7 @@ def _can_link_nameless(folder: Path) -> bool:
         return False
     probe = folder / f"nameless-{os.getpid()}-{threading.get_ident()}"
     try:
-        fd = os.open(folder, _NAMELESS | os.O_WRONLY, 0o640)
+        fd = os.open(folder, _NAMELESS | os.O_WRONLY, 0o600)
         try:
             _link(fd, probe)
         finally:

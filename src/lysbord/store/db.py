@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import select
 import threading
 import weakref
@@ -51,7 +52,10 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     on_disk = bool(database and database != ":memory:")
     connect_args: dict[str, Any] = {"timeout": 30}
     if on_disk:
-        Path(cast(str, database)).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(cast(str, database))
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created for the service user only; SQLite gives its -wal and -shm the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         connect_args["factory"] = writers.WriterConnection
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     writers.release_on_end(engine)

@@ -57,7 +57,7 @@ def open_lock(dbapi_connection: Any, database: str, *, flush_wal: bool) -> None:
     """Give a new connection its handle on the lock file (the engine's "connect" event);
     ``flush_wal``: the connection commits with ``synchronous=NORMAL``, so flush its log."""
     if isinstance(dbapi_connection, WriterConnection):
-        fd = os.open(f"{database}-writers", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        fd = os.open(f"{database}-writers", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
         dbapi_connection.writer_lock = fd
         dbapi_connection.wal = f"{database}-wal" if flush_wal else None
         dbapi_connection._closer = weakref.finalize(dbapi_connection, os.close, fd)
