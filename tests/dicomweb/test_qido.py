@@ -157,6 +157,7 @@ def test_an_attribute_not_indexed_is_ignored_with_a_warning(
         ("StudyDate=2026-11", "StudyDate"),
         ("NoSuchKeyword=1", "NoSuchKeyword"),
         ("limit=-1", "limit"),
+        ("offset=999999999999999999999", "offset"),  # was a 500: no 64-bit integer
         ("fuzzymatching=maybe", "fuzzymatching"),
         ("includefield=Nonsense", "Nonsense"),
     ],

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lysbord.app import create_app
 from lysbord.domain.access import Role
 from lysbord.services.core.context import Context
 from lysbord.store.models import Event
@@ -32,6 +34,7 @@ from tests.integration.api_fixtures import (  # noqa: F401
     slots,
     tracker,
 )
+from tests.web_fixtures import signed_in
 
 
 def event_count(ctx: Context) -> int:
@@ -248,3 +251,22 @@ def test_every_datetime_in_every_answer_has_an_offset(api, world):
     ]
     counts = [assert_offsets(a) for a in answers]
     assert all(counts[:3]) and sum(counts) >= 20, counts
+
+
+HUGE = "999999999999999999999"  # past a 64-bit integer: was a 500 with a traceback
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/referrals", "/api/v1/mpps/unmatched", "/api/v1/hl7/messages", "/api/v1/hl7/outbox"],
+)
+def test_an_offset_past_any_list_is_422_naming_offset(api, path):
+    problem(api.get(path, params={"offset": HUGE}), 422, "offset")
+    assert api.get(path, params={"offset": "1000000"}).status_code == 200  # empty, not refused
+
+
+@pytest.mark.parametrize("path", ["/referrals", "/tracker/list", "/reading", "/unmatched"])
+def test_pages_refuse_a_huge_offset_without_a_500(ctx, path):
+    with TestClient(create_app(ctx)) as web:
+        signed_in(web, ctx, Role.admin)
+        assert web.get(path, params={"offset": HUGE}, follow_redirects=False).status_code == 422

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 
 from lysbord.dicomweb.errors import bad_request
+from lysbord.http.paging import MAX_OFFSET
 from lysbord.services.archive.catalog import COMPUTED
 from lysbord.services.archive.matching import attributes, has_wildcard
 
@@ -115,8 +116,8 @@ def _fields(level: str, includes: list[str], above: Iterable[str]) -> list[str]:
 
 
 def _count(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise bad_request("not a whole number ≥ 0", field=name, value=value)
+    if not value.isdigit() or int(value) > MAX_OFFSET:
+        raise bad_request(f"not a whole number from 0 to {MAX_OFFSET}", field=name, value=value)
     return int(value)
 
 

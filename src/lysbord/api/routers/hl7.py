@@ -12,6 +12,7 @@ from lysbord.api.schemas import Page
 from lysbord.config.hl7 import CHARSETS
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import AdminActor
+from lysbord.http.paging import Offset
 from lysbord.services.messaging import inbox
 from lysbord.services.messaging.inbox import MessageDetail, MessageView
 
@@ -47,7 +48,7 @@ def list_messages(
     type: Annotated[str | None, Query(max_length=16, description="e.g. ADT or ORM^O01")] = None,
     cpr: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[MessageView]:
     """Inbound HL7 messages, newest first, with their outcome and reason."""
     flt = inbox.InboxFilter(status, type, cpr, limit, offset)

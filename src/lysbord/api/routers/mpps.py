@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from lysbord.api.schemas import Page
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import RadiographerReader
+from lysbord.http.paging import Offset
 from lysbord.services.pathway import mpps_queue
 from lysbord.services.pathway.mpps_queue import UnmatchedStep
 
@@ -20,7 +21,7 @@ def list_unmatched(
     ctx: ContextDep,
     user: RadiographerReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[UnmatchedStep]:
     """MPPS naming a scheduled step no procedure claims, oldest first, each with the reason."""
     items, total = mpps_queue.unmatched_steps(ctx, limit, offset)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from lysbord.api.schemas import Page
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import AdminActor
+from lysbord.http.paging import Offset
 from lysbord.services.messaging import outbox_queue
 from lysbord.services.messaging.outbox_queue import OutboxStatus, OutboxView
 
@@ -21,7 +22,7 @@ def list_outbox(
     status: OutboxStatus | None = None,
     destination: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[OutboxView]:
     """Outbound messages, newest first, with attempts and the last error."""
     items, total = outbox_queue.list_messages(ctx, status, destination, limit, offset)

@@ -11,6 +11,7 @@ from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import ClerkActor
+from lysbord.http.paging import Offset
 from lysbord.services.pathway import referrals
 from lysbord.services.pathway.views import ReferralView
 
@@ -36,7 +37,7 @@ def list_referrals(
     site: str | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[ReferralView]:
     """Referrals, most urgent deadline first, one page at a time with the total."""
     flt = referrals.ReferralFilter(cpr, state, priority, site, overdue, limit, offset)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
+from lysbord.http.paging import Offset
 from lysbord.services.pathway import procedures, reports
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import CtxDep, R, field_errors, missing, redirect
@@ -23,7 +24,6 @@ from lysbord.web.templating import render
 router = APIRouter()
 
 Radiologist = Annotated[CurrentUser, Depends(require(R.radiologist))]
-Offset = Annotated[int, Query(ge=0)]
 MODALITIES = ("CT", "MR", "DX", "CR", "US", "MG")
 
 

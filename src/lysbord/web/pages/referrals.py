@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
+from lysbord.http.paging import Offset
 from lysbord.services.operations.region import list_sites
 from lysbord.services.pathway import referrals, triage
 from lysbord.web.auth import CsrfForm, require
@@ -35,7 +36,6 @@ router = APIRouter()
 
 Clerk = Annotated[CurrentUser, Depends(require(*BOOKERS))]
 Triager = Annotated[CurrentUser, Depends(require(*TRIAGERS))]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get("/referrals", response_class=HTMLResponse)

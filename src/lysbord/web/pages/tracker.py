@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import InvalidValue
 from lysbord.domain.tracking import Queue
+from lysbord.http.paging import Offset
 from lysbord.services.pathway import tracker
 from lysbord.services.pathway.referrals import QUEUES
 from lysbord.services.pathway.tracker import UNASSIGNED
@@ -27,7 +28,6 @@ from lysbord.web.templating import render
 router = APIRouter()
 
 Watcher = Annotated[CurrentUser, Depends(require(*BOOKERS, R.manager))]
-Offset = Annotated[int, Query(ge=0)]
 OVERDUE_SHOWN = 100
 
 

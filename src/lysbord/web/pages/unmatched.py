@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
+from lysbord.http.paging import Offset
 from lysbord.services.archive import studies
 from lysbord.services.pathway import mpps_queue
 from lysbord.web.auth import CsrfForm, require
@@ -27,14 +28,13 @@ from lysbord.web.templating import render
 router = APIRouter()
 
 Assigner = Annotated[CurrentUser, Depends(require(R.radiographer))]
-Offset = Annotated[int, Query(ge=0)]
 PAGE_SIZE = 50
 
 
 def _queue(
     request: Request,
     ctx: CtxDep,
-    offset: int = 0,
+    offset: Offset = 0,
     failed: str = "",
     typed: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
