@@ -179,7 +179,7 @@ def test_a_hash_of_an_older_cost_is_upgraded_at_sign_in(bare_ctx, clerk):
     assert sign_in(stronger, "bente", PASSWORD) is not None
 
 
-def test_deactivating_ends_sessions_and_stops_tokens_until_reactivated(bare_ctx, clerk):
+def test_deactivating_ends_sessions_and_revokes_tokens_for_good(bare_ctx, clerk):
     signed = sign_in(bare_ctx, clerk, PASSWORD)
     token = create_token(bare_ctx, clerk, "ris", "admin")
     assert signed and session_user(bare_ctx, signed.token) and token_user(bare_ctx, token)
@@ -188,7 +188,8 @@ def test_deactivating_ends_sessions_and_stops_tokens_until_reactivated(bare_ctx,
     assert sign_in(bare_ctx, clerk, PASSWORD) is None
     set_active(bare_ctx, clerk, True, "admin")
     assert session_user(bare_ctx, signed.token) is None, "an old session stays ended"
-    assert token_user(bare_ctx, token) is not None and sign_in(bare_ctx, clerk, PASSWORD)
+    assert token_user(bare_ctx, token) is None, "reopening an account revives no old token"
+    assert sign_in(bare_ctx, clerk, PASSWORD)
     assert [a for a, _ in events(bare_ctx, "user.deactivated")] == ["admin"]
     assert [a for a, _ in events(bare_ctx, "user.activated")] == ["admin"]
 
@@ -212,3 +213,25 @@ def test_a_revoked_token_stops_at_once_and_its_row_stays(bare_ctx, clerk):
     assert (actor, data["username"], data["name"]) == ("admin", clerk, "old")
     with bare_ctx.uow(readonly=True) as uow:
         assert len(uow.session.scalars(select(ApiToken)).all()) == 2
+
+
+def test_a_password_reset_ends_sessions_and_revokes_tokens(bare_ctx, clerk):
+    """Issue 20: a reset (after a leaked password, say) left the old sessions and tokens alive."""
+    signed = sign_in(bare_ctx, clerk, PASSWORD)
+    token = create_token(bare_ctx, clerk, "ris", "admin")
+    assert signed and session_user(bare_ctx, signed.token) and token_user(bare_ctx, token)
+    set_password(bare_ctx, clerk, "et-helt-nyt-kodeord", "admin")
+    assert session_user(bare_ctx, signed.token) is None
+    assert token_user(bare_ctx, token) is None
+    assert live_tokens(bare_ctx) == []
+    assert [d["username"] for _, d in events(bare_ctx, "token.revoked")] == [clerk]
+
+
+def test_api_tokens_expire_after_the_configured_days(bare_ctx, clerk, clock: Clock):
+    days = bare_ctx.settings.web.token_days
+    token = create_token(bare_ctx, clerk, "ris", "admin")
+    clock.advance(days=days, seconds=-1)
+    assert token_user(bare_ctx, token) is not None
+    clock.advance(seconds=1)
+    assert token_user(bare_ctx, token) is None
+    assert live_tokens(bare_ctx) == []

@@ -115,8 +115,11 @@ def test_user_deactivate_tokens_revoke_and_activate(bare_ctx, database_url, tmp_
         token_user(bare_ctx, secret) is None and sign_in(bare_ctx, "robot", "long-enough-1") is None
     )
     assert cli(database_url, tmp_path, "user", "activate", "robot")[0] == 0
-    assert token_user(bare_ctx, secret) is not None
-    token_id = out.split()[0]
+    assert token_user(bare_ctx, secret) is None, "reopening the account revives no old token"
+    old_id = out.split()[0]
+    assert cli(database_url, tmp_path, "user", "revoke", old_id)[0] == 1  # revoked already
+    fresh = cli(database_url, tmp_path, "user", "token", "robot", "--name", "bridge")[1].strip()
+    assert token_user(bare_ctx, fresh) is not None
+    token_id = cli(database_url, tmp_path, "user", "tokens")[1].split()[0]
     assert cli(database_url, tmp_path, "user", "revoke", token_id)[0] == 0
-    assert token_user(bare_ctx, secret) is None
-    assert cli(database_url, tmp_path, "user", "revoke", token_id)[0] == 1
+    assert token_user(bare_ctx, fresh) is None

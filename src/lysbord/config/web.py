@@ -13,6 +13,9 @@ class WebSettings(BaseModel):
     session_hours: float = Field(
         10, gt=0, le=24 * 7, description="a session ends this long after sign-in (one shift)"
     )
+    token_days: int = Field(
+        365, ge=1, le=5 * 366, description="an API token stops working this long after it is made"
+    )
     lockout_threshold: int = Field(
         5, ge=1, le=100, description="failed sign-ins in a row that lock an account"
     )

@@ -1,8 +1,9 @@
 """Browser sessions and API tokens: long random secrets, stored only as their SHA-256.
 
 A session lives ``web.session_hours`` from sign-in and carries its own CSRF secret.
-An API token lives until revoked; its last use is kept (to the minute, so a busy
-client does not turn every read into a write).
+An API token lives ``web.token_days`` unless revoked first (a password reset or a
+closed account revokes them all: ``users.end_access``); its last use is kept (to the
+minute, so a busy client does not turn every read into a write).
 """
 
 from __future__ import annotations
@@ -115,8 +116,15 @@ def create_token(ctx: Context, username: str, name: str, actor: str) -> str:
     now = ctx.now()
     with ctx.uow() as uow:
         user = user_by_name(uow.session, username)
+        expires = now + timedelta(days=ctx.settings.web.token_days)
         uow.session.add(
-            ApiToken(token_hash=digest(token), user_id=user.id, name=name.strip(), created_at=now)
+            ApiToken(
+                token_hash=digest(token),
+                user_id=user.id,
+                name=name.strip(),
+                created_at=now,
+                expires_at=expires,
+            )
         )
         record(uow.session, "token.created", actor=actor, at=now, username=username, name=name)
         uow.commit()
@@ -135,12 +143,12 @@ class TokenView:
 
 
 def live_tokens(ctx: Context) -> list[TokenView]:
-    """Every token not revoked, by user and age."""
+    """Every token neither revoked nor expired, by user and age."""
     with ctx.uow(readonly=True) as uow:
         rows = uow.session.execute(
             select(ApiToken, User.username)
             .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.revoked_at.is_(None))
+            .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > ctx.now())
             .order_by(User.username, ApiToken.id)
         )
         return [
@@ -172,6 +180,7 @@ def token_user(ctx: Context, token: str) -> CurrentUser | None:
             .where(
                 ApiToken.token_hash == digest(token),
                 ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
                 User.active.is_(True),
             )
         ).first()

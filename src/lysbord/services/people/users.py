@@ -24,7 +24,7 @@ from lysbord.domain.access import CurrentUser, Role, parse_roles
 from lysbord.domain.errors import Conflict, InvalidValue, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
-from lysbord.store.user_models import User, UserSession
+from lysbord.store.user_models import ApiToken, User, UserSession
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 MIN_PASSWORD = 10
@@ -134,7 +134,8 @@ def add_user(ctx: Context, cmd: NewUser, actor: str) -> tuple[UserView, str]:
 
 
 def set_password(ctx: Context, username: str, password: str | None, actor: str) -> str:
-    """A new password (generated when None); it also lifts a lock-out."""
+    """A new password (generated when None); it also lifts a lock-out and ends every
+    session and token issued before it."""
     password = generate_password() if password is None else password
     _check_password(password)
     now = ctx.now()
@@ -142,6 +143,7 @@ def set_password(ctx: Context, username: str, password: str | None, actor: str) 
         user = user_by_name(uow.session, username)
         user.password_hash = hasher(ctx).hash(password)
         user.password_set_at = now
+        end_access(uow.session, user, now, actor)
         user.failed_attempts = 0
         user.locked_until = None
         record(uow.session, "user.password_set", actor=actor, at=now, username=username)
@@ -149,10 +151,24 @@ def set_password(ctx: Context, username: str, password: str | None, actor: str) 
     return password
 
 
+def end_access(s: Session, user: User, now: datetime, actor: str) -> None:
+    """End every session and revoke every token of ``user``: after a password reset or a
+    closed account, nothing issued before it works again (each token's end is an event)."""
+    s.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    live = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    for token in s.scalars(live):
+        token.revoked_at = now
+        record(s, "token.revoked", actor=actor, at=now, username=user.username, name=token.name)
+
+
 def set_active(ctx: Context, username: str, active: bool, actor: str) -> None:
-    """Close or reopen an account; closing also ends its sessions, so reopening it later
-    does not bring back a browser left signed in. Nobody closes their own account: the
-    last administrator would lock everyone out."""
+    """Close or reopen an account; closing also ends its sessions and revokes its tokens,
+    so reopening it later brings back neither a browser left signed in nor an old token.
+    Nobody closes their own account: the last administrator would lock everyone out."""
     if not active and username == actor:
         raise Conflict("you cannot deactivate your own account", field="username", value=username)
     now = ctx.now()
@@ -163,11 +179,7 @@ def set_active(ctx: Context, username: str, active: bool, actor: str) -> None:
             return
         user.active = active
         if not active:
-            s.execute(
-                update(UserSession)
-                .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-                .values(ended_at=now)
-            )
+            end_access(s, user, now, actor)
         kind = "user.activated" if active else "user.deactivated"
         record(s, kind, actor=actor, at=now, username=username)
         uow.commit()
