@@ -104,3 +104,19 @@ def test_calendar_has_every_day_asked_for(ctx: Context) -> None:
     grid = queries_rooms.calendar(ctx, room_id, monday, 7)
     assert list(grid) == [monday + timedelta(days=i) for i in range(7)]
     assert grid[monday + timedelta(days=5)] == []  # Saturday: closed
+
+
+def test_name_search_takes_percent_and_underscore_literally(ctx: Context) -> None:
+    """Issue 20: ``%`` and ``_`` were LIKE wildcards, so ``%`` listed every patient."""
+    new_patient(ctx, family_name="Kierkegaard", given_name="Søren")
+    new_patient(ctx, family_name="Pct%_Navn", given_name="Test")
+    assert [h.name for h in queries_patients.search_patients(ctx, "%")] == ["Pct%_Navn, Test"]
+    assert [h.name for h in queries_patients.search_patients(ctx, "_")] == ["Pct%_Navn, Test"]
+    assert [h.name for h in queries_patients.search_patients(ctx, "t%_n")] == ["Pct%_Navn, Test"]
+
+
+def test_a_search_of_too_many_words_is_refused_naming_q(ctx: Context) -> None:
+    """Issue 20: 2,000 words gave a 500 whose log line held the SQL and its parameters."""
+    with pytest.raises(InvalidValue) as refused:
+        queries_patients.search_patients(ctx, " ".join(["navn"] * 2000))
+    assert refused.value.field == "q"

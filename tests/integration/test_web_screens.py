@@ -260,3 +260,9 @@ def test_unmatched_page_lists_mpps_steps_no_procedure_claims(web: TestClient, ct
     assert "no procedure for accession/step/study NOSUCH5/S5/-" in steps
     web.get("/lang?to=en")
     assert "Performed steps without a procedure" in web.get("/unmatched").text
+
+
+def test_a_search_of_many_words_says_so_in_danish(web: TestClient, ctx: Context) -> None:
+    signed_in(web, ctx, Role.booking_clerk)
+    page = web.get("/patients", params={"q": " ".join(["navn"] * 2000)})
+    assert page.status_code == 422 and "Søg med højst 8 ord." in page.text

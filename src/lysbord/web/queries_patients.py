@@ -6,13 +6,14 @@ search by name lists only surviving records, so a merged record never shows twic
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
 
-from lysbord.domain.errors import NotFound
+from lysbord.domain.errors import InvalidValue, NotFound
 from lysbord.services.archive import studies
 from lysbord.services.archive.studies import StudyView
 from lysbord.services.core.context import Context
@@ -27,6 +28,8 @@ from lysbord.store.models import Event, Patient, Referral
 from lysbord.store.queries import patient_by_identifier
 
 SEARCH_LIMIT = 50
+MAX_WORDS = 8  # a name search longer than any name is refused, not run
+_LIKE_SPECIAL = re.compile(r"[\\%_]")  # typed literally, not as LIKE's wildcards
 STUDY_LIMIT = 200
 
 
@@ -60,6 +63,14 @@ def looks_like_number(text: str) -> bool:
     return len(head) == 6 and head.isdigit()
 
 
+def name_words(text: str) -> list[str]:
+    """The words of a name search, lower-cased; more than a name has are refused."""
+    words = [w.lower() for w in text.replace(",", " ").split()]
+    if len(words) > MAX_WORDS:
+        raise InvalidValue(f"at most {MAX_WORDS} words", field="q", value=f"{len(words)} words")
+    return words
+
+
 def search_patients(ctx: Context, text: str) -> list[PatientHit]:
     """By any number the patient ever had, else by family or given name (case-insensitive)."""
     text = text.strip()
@@ -73,14 +84,13 @@ def search_patients(ctx: Context, text: str) -> list[PatientHit]:
             except NotFound:
                 return []
         else:
-            words = [w.lower() for w in text.replace(",", " ").split()]
             stmt = select(Patient).where(Patient.merged_into_id.is_(None))
-            for w in words:
-                like = f"%{w}%"
+            for w in name_words(text):
+                like = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", w) + "%"
                 stmt = stmt.where(
                     or_(
-                        func.lower(Patient.family_name).like(like),
-                        func.lower(Patient.given_name).like(like),
+                        func.lower(Patient.family_name).like(like, escape="\\"),
+                        func.lower(Patient.given_name).like(like, escape="\\"),
                     )
                 )
             order = (Patient.family_name, Patient.given_name, Patient.id)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
-from lysbord.domain.errors import LysbordError, NotFound
+from lysbord.domain.errors import InvalidValue, LysbordError, NotFound
 from lysbord.services.operations.region import list_sites
 from lysbord.services.people import patients
 from lysbord.web.auth import CsrfForm, require
@@ -25,8 +25,9 @@ from lysbord.web.pages.shared import (
     error_text,
     field_errors,
     redirect,
+    tr,
 )
-from lysbord.web.queries_patients import patient_page, search_patients
+from lysbord.web.queries_patients import MAX_WORDS, PatientHit, patient_page, search_patients
 from lysbord.web.templating import render
 
 router = APIRouter()
@@ -43,12 +44,18 @@ def _search(
     new: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    hits: list[PatientHit] = []
+    if q.strip() and not errors:
+        try:
+            hits = search_patients(ctx, q)
+        except InvalidValue:
+            errors, status_code = {"q": tr(request, "patients.too_many_words", n=MAX_WORDS)}, 422
     return render(
         request,
         "patients/search.html",
         status_code,
         q=q,
-        hits=search_patients(ctx, q) if q.strip() and not errors else [],
+        hits=hits,
         searched=bool(q.strip()),
         errors=errors or {},
         new=new or {},
