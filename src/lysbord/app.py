@@ -19,7 +19,15 @@ from lysbord.web.app import mount_web
 
 
 def create_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="Lysbord", version=__version__, description=api.DESCRIPTION)
+    # No /docs or /redoc: FastAPI's pages load unpinned scripts from a CDN into a page
+    # of an app that holds patient data. The schema stays at /openapi.json.
+    app = FastAPI(
+        title="Lysbord",
+        version=__version__,
+        description=api.DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.ctx = ctx
     app.state.hl7_reader = steps_for_replay  # the API's replay of an inbound message
     api.install(app)

@@ -196,6 +196,11 @@ def test_unknown_route_and_wrong_method_are_problems(api):
     assert "POST" in wrong.headers["allow"]
 
 
+def test_no_page_loads_scripts_from_a_cdn(api):
+    """Issue 20: FastAPI's /docs and /redoc load unpinned scripts from a CDN."""
+    assert api.get("/docs").status_code == 404 and api.get("/redoc").status_code == 404
+
+
 def test_openapi_describes_every_route_and_its_errors(api):
     spec = ok(api.get("/openapi.json"))
     assert spec["openapi"].startswith("3.") and spec["info"]["title"] == "Lysbord"
