@@ -3,6 +3,9 @@ kept in the inbox with the reason."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 import uuid
 
 from lysbord.hl7.door import Hl7Door
@@ -54,8 +57,42 @@ def test_a_frame_that_never_ends_is_answered_after_the_timeout(
     client.send_raw(START + sample("adt_a05.hl7", cpr=random_cpr(), id=(lost := cid())))
     answer = client.receive()
     assert segment(answer, "MSA")[1:3] == ["AR", lost]
-    assert "no data for 0.5 s" in segment(answer, "MSA")[3]
+    assert "not ended within 0.5 s" in segment(answer, "MSA")[3]
     still_usable(ctx, client)
+    client.close()
+
+
+def test_a_frame_fed_a_byte_at_a_time_is_cut_at_its_deadline(
+    ctx: Context, make_hl7_door: MakeDoor
+) -> None:
+    """Issue 20: one byte every few seconds held a frame (and a door thread's work) open
+    forever; the deadline runs from the frame's first byte."""
+    door = make_hl7_door(frame_timeout_seconds=0.6)
+    client = MllpClient(door.port)
+    client.send_raw(START + sample("adt_a05.hl7", cpr=random_cpr(), id=(lost := cid())))
+    started = time.monotonic()
+    trickle = threading.Thread(target=_trickle, args=(client, 16, 0.25), daemon=True)
+    trickle.start()  # 4 s of one byte every 0.25 s, each gap well under the timeout
+    answer = client.receive()
+    assert time.monotonic() - started < 3, "answered only when the trickle stopped"
+    assert segment(answer, "MSA")[1:3] == ["AR", lost]
+    assert "not ended within 0.6 s" in segment(answer, "MSA")[3]
+    trickle.join()
+    client.close()
+
+
+def _trickle(client: MllpClient, count: int, gap: float) -> None:
+    for _ in range(count):
+        time.sleep(gap)
+        with contextlib.suppress(OSError):
+            client.send_raw(b"X")
+
+
+def test_an_idle_connection_is_closed(make_hl7_door: MakeDoor) -> None:
+    """Issue 20: idle connections were never closed, so a peer could hold them all."""
+    door = make_hl7_door(idle_timeout_seconds=0.5)
+    client = MllpClient(door.port, timeout=10)
+    assert client.sock.recv(1) == b""  # the door closed it, long before the 10 s timeout
     client.close()
 
 

@@ -49,7 +49,10 @@ class Hl7InSettings(BaseModel):
     host: str = Field("127.0.0.1", min_length=1, description="address the MLLP door listens on")
     workers: int = Field(8, ge=1, le=64, description="threads applying messages at once")
     frame_timeout_seconds: float = Field(
-        30.0, gt=0, le=3600, description="a frame not ended within this is truncated"
+        30.0, gt=0, le=3600, description="a frame not ended this long after its first byte is cut"
+    )
+    idle_timeout_seconds: float = Field(
+        300.0, gt=0, le=24 * 3600, description="a connection silent this long is closed"
     )
     max_frame_bytes: int = Field(4_000_000, ge=1024, description="larger frames are refused")
     default_charset: str = Field(

@@ -19,8 +19,11 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+from lysbord.config.hl7 import Hl7InSettings
 from lysbord.hl7 import parse as p
 from lysbord.hl7.ack import Location, Problem
 from lysbord.hl7.inbound import handle_together, unreadable
@@ -112,9 +115,9 @@ class Hl7Door:
             conn.close()
             raise
         host, port = writer.get_extra_info("peername")[:2]
-        deframer = Deframer(self.ctx.settings.hl7.max_frame_bytes)
+        state = _Reading(Deframer(self.ctx.settings.hl7.max_frame_bytes), f"{host}:{port}")
         try:
-            while await self._step(reader, writer, deframer, f"{host}:{port}"):
+            while await self._step(reader, writer, state):
                 pass
         except (ConnectionError, asyncio.CancelledError):
             pass  # the peer left, or the door is stopping: nothing left to answer
@@ -126,32 +129,31 @@ class Hl7Door:
                 await writer.wait_closed()
 
     async def _step(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        deframer: Deframer,
-        peer: str,
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: _Reading
     ) -> bool:
-        """Read once and answer what became whole; False when the peer has closed."""
+        """Read once and answer what became whole; False when the peer has closed, or has
+        sent nothing for ``idle_timeout_seconds`` (then the door closes the connection)."""
         task = asyncio.current_task()
-        timeout = self.ctx.settings.hl7.frame_timeout_seconds
-        quiet = False
+        hl7 = self.ctx.settings.hl7
+        deframer, quiet = state.deframer, False
         if task is not None:
             self._idle.add(task)
         try:
-            data = await asyncio.wait_for(
-                reader.read(READ_SIZE), timeout if deframer.pending else None
-            )
+            data = await asyncio.wait_for(reader.read(READ_SIZE), state.wait(hl7))
         except TimeoutError:
+            if not deframer.pending:
+                return False  # idle: nothing is owed to this peer
             data, quiet = b"", True
         finally:
             self._idle.discard(task)
+        timeout = hl7.frame_timeout_seconds
         pieces = deframer.feed(data) if data else _flush(deframer, timeout, quiet)
+        state.fed(bool(pieces))
         if task is not None:
             self._busy.add(task)
         try:
             for piece in pieces:
-                reply = await self._answer(piece, peer)
+                reply = await self._answer(piece, state.peer)
                 if data or quiet:  # a closed connection cannot be answered, only kept
                     writer.write(wrap(reply))
             await writer.drain()
@@ -170,6 +172,30 @@ class Hl7Door:
         return unreadable(self.ctx, piece.payload, header_of(piece.payload), found, peer)
 
 
+@dataclass(slots=True)
+class _Reading:
+    """One connection's reading: a frame's deadline runs from its first byte, so a byte
+    every few seconds cannot hold it open; an idle connection has a deadline of its own."""
+
+    deframer: Deframer
+    peer: str
+    pending_since: float | None = None
+
+    def wait(self, hl7: Hl7InSettings) -> float:
+        """How long the next read may wait."""
+        if self.pending_since is None:
+            return hl7.idle_timeout_seconds
+        elapsed = time.monotonic() - self.pending_since
+        return max(0.0, hl7.frame_timeout_seconds - elapsed)
+
+    def fed(self, answered: bool) -> None:
+        """After a read: a frame left pending keeps its start unless one just ended."""
+        if not self.deframer.pending:
+            self.pending_since = None
+        elif answered or self.pending_since is None:
+            self.pending_since = time.monotonic()
+
+
 def _batches_at_once(ctx: Context, workers: int) -> int:
     """SQLite has one writer: two batches (one applied while the other commits), and
     they grow. PostgreSQL flushes the log of concurrent commits together by itself and
@@ -179,5 +205,5 @@ def _batches_at_once(ctx: Context, workers: int) -> int:
 
 
 def _flush(deframer: Deframer, timeout: float, quiet: bool) -> list[Piece]:
-    broken = deframer.flush(f"no data for {timeout:g} s" if quiet else "connection closed")
+    broken = deframer.flush(f"not ended within {timeout:g} s" if quiet else "connection closed")
     return [broken] if broken else []
