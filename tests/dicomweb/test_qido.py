@@ -171,6 +171,19 @@ def test_a_query_that_cannot_be_read_is_400_naming_the_key(
     assert response.json()["field"] == field
 
 
+def test_retrieve_urls_ignore_the_host_and_forwarded_headers_a_client_sends(
+    dicomweb_url: str, stored: dict[str, Dataset]
+) -> None:
+    """Issue 20: RetrieveURL came from the request's Host and X-Forwarded-Proto, so a client
+    could make the answers point a viewer at a host of its choosing."""
+    sent = stored["smith"]
+    forged = {"Host": "evil.example", "X-Forwarded-Proto": "https"}
+    response = get(f"{dicomweb_url}/studies?PatientID={sent.PatientID}", **forged)
+    [answer] = response.json()
+    url = answer["00081190"]["Value"][0]
+    assert url == f"{dicomweb_url}/studies/{sent.StudyInstanceUID}"
+
+
 def test_xml_answers_are_not_offered(dicomweb_url: str) -> None:
     response = get(f"{dicomweb_url}/studies", Accept="application/dicom+xml")
     assert (response.status_code, response.json()["field"]) == (406, "Accept")

@@ -23,7 +23,7 @@ class DicomWebSettings(BaseModel):
     public_url: str | None = Field(
         None,
         description="the DICOMweb root as clients reach it (behind a proxy), "
-        "e.g. https://pacs.example/dicomweb; default: from each request",
+        "e.g. https://pacs.example/dicomweb; default: the address the server listens on",
     )
     stow_parallel: int = Field(
         4, ge=1, le=32, description="STOW-RS: parts of one request stored at the same time"

@@ -53,18 +53,17 @@ BlobsDep = Annotated[BlobStore, Depends(blob_store)]
 def service_url(request: Request) -> str:
     """The DICOMweb service's absolute URL, which RetrieveURLs and BulkDataURIs extend.
 
-    The configured ``public_url`` if any (behind a proxy), else from the request. A Host
-    header without a port (dicomweb-client sends one) gets the port the server listens
-    on, unless that is the scheme's default.
+    The configured ``public_url`` if any (behind a proxy), else the address this server
+    listens on: never the request's Host or X-Forwarded-* headers, which the client
+    chooses (a forged one would point a viewer's next requests at another host).
     """
     ctx: Context = request.app.state.ctx
     if ctx.settings.dicomweb.public_url:
         return ctx.settings.dicomweb.public_url.rstrip("/")
-    url = request.base_url
-    server = request.scope.get("server")
-    if url.port is None and server and server[1] not in (None, 80, 443):
-        url = url.replace(port=server[1])
-    return f"{str(url).rstrip('/')}{PREFIX}"
+    host, port = request.scope.get("server") or (ctx.settings.http_host, ctx.settings.http_port)
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    where = host if port in (None, 80) else f"{host}:{port}"
+    return f"http://{where}{PREFIX}"
 
 
 def check_uid(name: str, value: str) -> str:
