@@ -240,3 +240,15 @@ def test_a_nul_character_is_refused_and_kept(ctx: Context, client: MllpClient) -
     kept = rejected(ctx, lost)
     assert kept.sender_app == "\ufffdAS" and inbox.get_message(ctx, kept.id).raw == raw
     still_usable(ctx, client)
+
+
+def test_a_control_id_too_long_to_keep_is_refused_not_cut(ctx: Context, client: MllpClient) -> None:
+    """Issue 20: a 5,000-character MSH-10 was cut to 199 characters and stored, so two
+    messages that differ only after them were taken for one (a copy, never applied)."""
+    long_id = cid() * 320
+    answer = client.call(sample("adt_a05.hl7", cpr=random_cpr(), id=long_id))
+    msa = segment(answer, "MSA")
+    assert msa[1] == "AR" and segment(answer, "ERR")[1].startswith("MSH^1^10^102")  # v2.3 ERR-1
+    assert "longer than 199" in msa[3]
+    assert "longer than 199" in (rejected(ctx).reason or "")
+    still_usable(ctx, client)

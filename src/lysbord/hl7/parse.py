@@ -22,6 +22,9 @@ VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
 
 # HL7 table 0357 (message error condition codes).
 SEGMENT_SEQUENCE = 100
+#: MSH-10 is ST of 199 characters in v2.5.1 (20 in v2.3-2.5): longer ones are refused.
+CONTROL_ID_MAX = 199
+
 REQUIRED_FIELD = 101
 DATA_TYPE = 102
 TABLE_VALUE = 103
@@ -45,7 +48,8 @@ class Header:
     receiver_facility: str = ""
     message_type: str = ""
     trigger: str = ""
-    control_id: str = ""
+    control_id: str = ""  # at most CONTROL_ID_MAX characters: what fits its column
+    control_id_cut: bool = False  # MSH-10 was longer, so the message is refused
     processing_id: str = "P"
     version: str = ""
     charset: str = ""
@@ -210,7 +214,8 @@ def _header(msh: str) -> Header:
         receiver_facility=f(6).split(comp)[0],
         message_type=kind[0][:3],
         trigger=kind[1][:3] if len(kind) > 1 else "",
-        control_id=f(10)[:199],
+        control_id=f(10)[:CONTROL_ID_MAX],
+        control_id_cut=len(f(10)) > CONTROL_ID_MAX,
         processing_id=f(11).split(comp)[0] or "P",
         version=f(12).split(comp)[0][:8],
         charset=f(18).split(enc[1])[0].strip(),
@@ -226,6 +231,13 @@ def _checked(header: Header) -> Header:
     if not header.control_id:
         raise Hl7ParseError(
             "the message control ID is empty", field="MSH-10", code=REQUIRED_FIELD, header=header
+        )
+    if header.control_id_cut:
+        raise Hl7ParseError(
+            f"the message control ID is longer than {CONTROL_ID_MAX} characters",
+            field="MSH-10",
+            code=DATA_TYPE,
+            header=header,
         )
     if header.version not in VERSIONS:
         raise Hl7ParseError(
