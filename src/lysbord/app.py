@@ -14,6 +14,7 @@ from lysbord.dicomweb import errors as dicomweb_errors
 from lysbord.dicomweb import routes as dicomweb
 from lysbord.dicomweb import viewer
 from lysbord.hl7.inbound import steps_for_replay
+from lysbord.http import guard
 from lysbord.services.core.context import Context
 from lysbord.web.app import mount_web
 
@@ -29,6 +30,7 @@ def create_app(ctx: Context) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+    guard.install(app, max_bytes=ctx.settings.web.max_body_kib * 1024)
     app.state.hl7_reader = steps_for_replay  # the API's replay of an inbound message
     api.install(app)
     dicomweb_errors.install(app)

@@ -147,9 +147,11 @@ def test_malformed_json_is_400_naming_the_body_and_where(api, ctx, raw):
     assert event_count(ctx) == before
 
 
-def test_malformed_json_wins_over_a_missing_token(anon):
+def test_a_missing_token_wins_over_malformed_json(anon):
+    """The caller is checked before the body is read (issue 20), so no body is parsed
+    for a stranger."""
     headers = {"content-type": "application/json"}
-    problem(anon.post("/api/v1/patients", content=b"{", headers=headers), 400, "body")
+    problem(anon.post("/api/v1/patients", content=b"{", headers=headers), 401, "Authorization")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,9 @@ class WebSettings(BaseModel):
     token_days: int = Field(
         365, ge=1, le=5 * 366, description="an API token stops working this long after it is made"
     )
+    max_body_kib: int = Field(
+        1024, ge=1, le=1024 * 1024, description="the largest body of a REST API or page write"
+    )
     lockout_threshold: int = Field(
         5, ge=1, le=100, description="failed sign-ins in a row that lock an account"
     )

@@ -6,7 +6,8 @@ or the browser's session cookie, where a write must also send the session's
 resource router in ``create_app``); a write also needs a role that may make it
 (``actor_for(*roles)``; admin passes everything). No user or an unknown token is
 **401** (``field: "Authorization"``), a user without the role **403**, audited as an
-``access.denied`` event. Both are checked before the body reaches a service.
+``access.denied`` event. The caller of a write is checked before its body is even read
+(``guard.WriteGuard``), the role before the body reaches a service.
 """
 
 from __future__ import annotations
@@ -64,13 +65,28 @@ def get_user(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> CurrentUser:
-    """The calling user, from the bearer token or else the session cookie."""
+    """The calling user, from the bearer token or else the session cookie; looked up once
+    per request (``guard.WriteGuard`` asks first, before a write's body is read)."""
+    known: CurrentUser | None = getattr(request.state, "caller", None)
+    if known is not None:
+        return known
     if "authorization" not in request.headers:
-        return _session(request)
-    user = token_user(ctx, credentials.credentials) if credentials else None
-    if user is None:
-        raise NotAuthenticated("an unknown, revoked or malformed bearer token")
+        user = _session(request)
+    else:
+        found = token_user(ctx, credentials.credentials) if credentials else None
+        if found is None:
+            raise NotAuthenticated("an unknown, revoked or malformed bearer token")
+        user = found
+    request.state.caller = user
     return user
+
+
+def bearer_of(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The bearer credentials of a request, read as ``BEARER`` reads them."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
 
 
 Reader = Annotated[CurrentUser, Depends(get_user)]
@@ -103,6 +119,11 @@ RadiographerReader = Annotated[str, Depends(actor_for(R.radiographer, read=True)
 
 
 async def _not_authenticated(request: Request, exc: Exception) -> JSONResponse:
+    return not_authenticated(request, exc)
+
+
+def not_authenticated(request: Request, exc: Exception) -> JSONResponse:
+    """401 as a problem detail naming ``Authorization``."""
     response = problem(
         401,
         "Not authenticated",
