@@ -235,3 +235,32 @@ def test_api_tokens_expire_after_the_configured_days(bare_ctx, clerk, clock: Clo
     clock.advance(seconds=1)
     assert token_user(bare_ctx, token) is None
     assert live_tokens(bare_ctx) == []
+
+
+def test_a_stranger_cannot_lock_an_account_out_of_its_own_address(bare_ctx, clerk):
+    """Issue 20: five wrong passwords from anywhere locked any account, admin included,
+    renewable forever. The lock holds for the address the failures came from."""
+    for _ in range(bare_ctx.settings.web.lockout_threshold):
+        assert sign_in(bare_ctx, "bente", "wrong-password-1", address="198.51.100.7") is None
+    assert sign_in(bare_ctx, "bente", PASSWORD, address="198.51.100.7") is None  # locked there
+    assert sign_in(bare_ctx, "bente", PASSWORD, address="10.1.2.3") is not None  # not here
+    (locked,) = events(bare_ctx, "user.locked")
+    assert locked == ("bente", {"until": locked[1]["until"], "address": "198.51.100.7"})
+
+
+def test_an_address_guessing_many_accounts_is_throttled(bare_ctx, clerk, clock: Clock):
+    web = bare_ctx.settings.web
+    for i in range(web.lockout_address_threshold):
+        sign_in(bare_ctx, f"guess{i}", "wrong-password-1", address="203.0.113.9")
+    assert sign_in(bare_ctx, "bente", PASSWORD, address="203.0.113.9") is None
+    assert [d["address"] for _, d in events(bare_ctx, "user.address_throttled")] == ["203.0.113.9"]
+    assert sign_in(bare_ctx, "bente", PASSWORD, address="10.1.2.3") is not None
+    clock.advance(minutes=web.lockout_minutes, seconds=1)
+    assert sign_in(bare_ctx, "bente", PASSWORD, address="203.0.113.9") is not None
+
+
+def test_sign_in_events_carry_the_client_address(bare_ctx, clerk):
+    sign_in(bare_ctx, "bente", "wrong-password-1", address="10.1.2.3")
+    sign_in(bare_ctx, "bente", PASSWORD, address="10.1.2.4")
+    assert [d["address"] for _, d in events(bare_ctx, "user.sign_in_failed")] == ["10.1.2.3"]
+    assert [d["address"] for _, d in events(bare_ctx, "user.signed_in")] == ["10.1.2.4"]

@@ -20,7 +20,17 @@ class WebSettings(BaseModel):
         1024, ge=1, le=1024 * 1024, description="the largest body of a REST API or page write"
     )
     lockout_threshold: int = Field(
-        5, ge=1, le=100, description="failed sign-ins in a row that lock an account"
+        5,
+        ge=1,
+        le=100,
+        description="failed sign-ins in a row that lock an account from that address",
+    )
+    lockout_address_threshold: int = Field(
+        20,
+        ge=1,
+        le=10000,
+        description="failed sign-ins from one address, for any accounts, "
+        "that refuse it for lockout_minutes",
     )
     lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="how long a lock-out lasts")
     password_hash_memory_kib: int = Field(

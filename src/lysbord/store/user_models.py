@@ -23,8 +23,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]  # the latest lock from any address, for display
     created_at: Mapped[datetime]
     password_set_at: Mapped[datetime]
 
@@ -50,3 +49,15 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins in a row per account and client address (``username`` empty: the
+    address's failures for any account), and the lock they earned."""
+
+    __tablename__ = "sign_in_throttles"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]

@@ -46,13 +46,14 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(ctx: Context, username: str, password: str) -> SignedIn | None:
+def sign_in(ctx: Context, username: str, password: str, address: str = "") -> SignedIn | None:
     """Check the password, then count the outcome and start a session in one transaction;
-    None when refused (for any reason: the caller must not say which)."""
+    None when refused (for any reason: the caller must not say which). ``address`` is the
+    client's, for the lock-outs and the events."""
     check = check_password(ctx, username, password)
     with ctx.uow() as uow:
         s = uow.session
-        user = admit(s, ctx, check)
+        user = admit(s, ctx, check, address[:64])
         if user is None:
             uow.commit()  # the failure count and its event are durable too
             return None
@@ -66,7 +67,7 @@ def sign_in(ctx: Context, username: str, password: str) -> SignedIn | None:
                 expires_at=signed.expires_at,
             )
         )
-        record(s, "user.signed_in", actor=user.username, at=ctx.now())
+        record(s, "user.signed_in", actor=user.username, at=ctx.now(), address=address[:64])
         uow.commit()
     return signed
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,6 +25,7 @@ from lysbord.domain.access import CurrentUser, Role, parse_roles
 from lysbord.domain.errors import Conflict, InvalidValue, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
+from lysbord.services.people import throttle
 from lysbord.store.user_models import ApiToken, User, UserSession
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
@@ -112,7 +114,6 @@ def add_user(ctx: Context, cmd: NewUser, actor: str) -> tuple[UserView, str]:
         password_hash=hasher(ctx).hash(password),
         roles=sorted(roles),
         active=True,
-        failed_attempts=0,
         created_at=now,
         password_set_at=now,
     )
@@ -144,8 +145,8 @@ def set_password(ctx: Context, username: str, password: str | None, actor: str) 
         user.password_hash = hasher(ctx).hash(password)
         user.password_set_at = now
         end_access(uow.session, user, now, actor)
-        user.failed_attempts = 0
         user.locked_until = None
+        throttle.clear(uow.session, username)
         record(uow.session, "user.password_set", actor=actor, at=now, username=username)
         uow.commit()
     return password
@@ -216,36 +217,38 @@ def check_password(ctx: Context, username: str, password: str) -> PasswordCheck:
     return PasswordCheck(username, right, ph.hash(password) if rehash else None)
 
 
-def admit(s: Session, ctx: Context, check: PasswordCheck) -> User | None:
-    """The user if the password was right and the account is open; counts failures and
-    locks the account after ``lockout_threshold`` in a row. In the caller's transaction
-    (signing in starts the session there), with the user's row locked on PostgreSQL."""
+def admit(s: Session, ctx: Context, check: PasswordCheck, address: str) -> User | None:
+    """The user if the password was right, the account open and neither it (from this
+    address) nor the address locked; counts failures and earns locks (``throttle``). In
+    the caller's transaction (signing in starts the session there), rows locked."""
     web, now = ctx.settings.web, ctx.now()
+    everyone = throttle.row(s, throttle.ANY_ACCOUNT, address)
     user = s.scalar(select(User).where(User.username == check.username).with_for_update())
-    if user is None or not user.active:
-        record(s, "user.sign_in_failed", actor=check.username, at=now, known=user is not None)
+
+    def failed(**why: bool | int) -> None:
+        data = cast(dict[str, Any], why)  # event data, none of record's own parameters
+        record(s, "user.sign_in_failed", actor=check.username, at=now, address=address, **data)
+
+    if throttle.locked(everyone, now):
+        failed(known=user is not None, throttled=True)
         return None
-    if user.locked_until is not None and user.locked_until > now:
-        record(s, "user.sign_in_failed", actor=user.username, at=now, known=True, locked=True)
+    if user is None or not user.active:
+        failed(known=user is not None)
+        throttle.count(s, everyone, web, now)
+        return None
+    mine = throttle.row(s, user.username, address)
+    if throttle.locked(mine, now):
+        failed(known=True, locked=True)
         return None
     if not check.right:
-        user.failed_attempts += 1
-        record(
-            s,
-            "user.sign_in_failed",
-            actor=user.username,
-            at=now,
-            known=True,
-            attempts=user.failed_attempts,
-        )
-        if user.failed_attempts >= web.lockout_threshold:
-            user.locked_until = now + timedelta(minutes=web.lockout_minutes)
-            user.failed_attempts = 0
-            record(
-                s, "user.locked", actor=user.username, at=now, until=user.locked_until.isoformat()
-            )
+        failed(known=True, attempts=mine.failures + 1)
+        throttle.count(s, everyone, web, now)
+        if throttle.count(s, mine, web, now):
+            user.locked_until = mine.locked_until
+            until = cast(datetime, mine.locked_until).isoformat()
+            record(s, "user.locked", actor=user.username, at=now, until=until, address=address)
         return None
-    user.failed_attempts, user.locked_until = 0, None
+    mine.failures = 0
     if check.new_hash:
         user.password_hash = check.new_hash
     return user

@@ -40,7 +40,8 @@ async def login(
 ) -> Response:
     """One answer for every refusal (unknown user, wrong password, locked): no hint which."""
     ctx = get_context(request)
-    signed = await run_in_threadpool(sign_in, ctx, username.strip(), password)
+    address = request.client.host if request.client else ""
+    signed = await run_in_threadpool(sign_in, ctx, username.strip(), password, address)
     if signed is None:
         return render(
             request,
