@@ -7,12 +7,14 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from lysbord.domain.access import Role
 from lysbord.hl7.door import Hl7Door
 from lysbord.services.core.context import Context
 from lysbord.services.pathway import referrals
 from tests.helpers import random_cpr
 from tests.hl7_in.conftest import MllpClient, sample, segment
 from tests.integration.api_fixtures import (  # noqa: F401
+    api_as_fixture,
     api_fixture,
     ok,
     problem,
@@ -86,3 +88,12 @@ def test_search_by_cpr_follows_a_merge_made_over_http_until_it_is_undone(
     ok(api.post(f"/api/v1/patients/merges/{merge['id']}/undo", json=undo))
     assert ids(survivor) == {sent[survivor]}
     assert ids(merged) == {sent[merged]}
+
+
+def test_raw_messages_are_for_administrators_only(api_as) -> None:
+    """Issue 20: raw ADT and ORM messages, CPR numbers and all, were readable by every role."""
+    for role in (Role.booking_clerk, Role.radiographer, Role.radiologist, Role.manager):
+        client = api_as(role)
+        assert client.get("/api/v1/hl7/messages").status_code == 403, role
+        assert client.get("/api/v1/hl7/messages/1").status_code == 403, role
+    assert api_as(Role.admin).get("/api/v1/hl7/messages").status_code == 200

@@ -44,21 +44,23 @@ def _public(found: MessageDetail) -> Hl7MessagePublic:
 @router.get("")
 def list_messages(
     ctx: ContextDep,
+    _: AdminActor,
     status: Status | None = None,
     type: Annotated[str | None, Query(max_length=16, description="e.g. ADT or ORM^O01")] = None,
     cpr: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> Page[MessageView]:
-    """Inbound HL7 messages, newest first, with their outcome and reason."""
+    """Inbound HL7 messages, newest first, with their outcome and reason (administrators)."""
     flt = inbox.InboxFilter(status, type, cpr, limit, offset)
     items, total = inbox.list_messages(ctx, flt)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/{message_id}")
-def get_message(message_id: int, ctx: ContextDep) -> Hl7MessagePublic:
-    """One inbound message: the bytes received, the answer sent, the outcome."""
+def get_message(message_id: int, ctx: ContextDep, _: AdminActor) -> Hl7MessagePublic:
+    """One inbound message: the bytes received, the answer sent, the outcome (administrators:
+    the raw messages carry every patient's CPR)."""
     return _public(inbox.get_message(ctx, message_id))
 
 
