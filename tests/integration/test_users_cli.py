@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from lysbord.cli import app
@@ -14,6 +18,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations.status import last_check
 from lysbord.services.people.sessions import sign_in, token_user
 from tests import web_fixtures  # noqa: F401  (sets the tests' argon2 cost)
+from tests.conftest import PG_ADMIN_URL
 
 
 def cli(database_url: str, tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -123,3 +128,37 @@ def test_user_deactivate_tokens_revoke_and_activate(bare_ctx, database_url, tmp_
     token_id = cli(database_url, tmp_path, "user", "tokens")[1].split()[0]
     assert cli(database_url, tmp_path, "user", "revoke", token_id)[0] == 0
     assert token_user(bare_ctx, fresh) is None
+
+
+def test_check_refuses_a_data_directory_with_no_lysbord_database(tmp_path):
+    """Issue 23: ``lysbord check`` on a mistyped directory made an empty database there
+    and reported it healthy."""
+    missing = tmp_path / "no-such-dir"
+    result = CliRunner().invoke(app, ["check", "--data-dir", str(missing)])
+    assert result.exit_code == 2 and "no Lysbord database" in result.output
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(app, ["check", "--data-dir", str(empty)])
+    assert result.exit_code == 2 and "no Lysbord database" in result.output
+    assert list(empty.iterdir()) == []
+
+
+@pytest.fixture
+def pg_url_empty() -> Iterator[str]:
+    """A PostgreSQL database that exists but holds no tables."""
+    name = f"lysbord_empty_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_check_refuses_a_database_url_with_no_lysbord_schema(pg_url_empty, tmp_path):
+    where = ["--database-url", pg_url_empty, "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, ["check", *where])
+    assert result.exit_code == 2 and "no Lysbord database" in result.output

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from lysbord.bootstrap import build_context
+from lysbord.bootstrap import build_context, open_existing
 from lysbord.cli.users import app as user_app
 from lysbord.config import Settings, load_settings
 from lysbord.domain.errors import LysbordError
@@ -121,7 +121,11 @@ def check(
     from lysbord.services.operations.check import run_checks
     from lysbord.services.operations.status import record_check
 
-    ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
+    try:
+        ctx = open_existing(_settings(config, data_dir=data_dir, database_url=database_url))
+    except LysbordError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
     try:
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("reading image blobs", total=None)
