@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= var
 PYTEST_WORKERS ?= auto
+# make run PORT=8400 (DICOM_PORT=, HL7_PORT= likewise); unset: the settings' ports.
+SERVE_PORTS = $(if $(PORT),--http-port $(PORT)) $(if $(DICOM_PORT),--dicom-port $(DICOM_PORT)) $(if $(HL7_PORT),--hl7-port $(HL7_PORT))
 
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -65,7 +67,7 @@ web-test-deps: system-deps $(AXE_STAMP)
 
 run: install viewer
 	$(VENV)/bin/lysbord demo --data-dir $(DATA_DIR) --if-empty
-	$(VENV)/bin/lysbord serve --data-dir $(DATA_DIR)
+	$(VENV)/bin/lysbord serve --data-dir $(DATA_DIR) $(SERVE_PORTS)
 
 demo: install
 	$(VENV)/bin/lysbord demo --data-dir $(DATA_DIR) --if-empty

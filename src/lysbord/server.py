@@ -13,13 +13,15 @@ finish), then the child processes.
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import multiprocessing
 import signal
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -30,6 +32,7 @@ import uvicorn
 from lysbord.app import create_app
 from lysbord.bootstrap import build_context
 from lysbord.config import Settings
+from lysbord.domain.errors import ConfigError
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.worker import start_outbound
 from lysbord.http.acceptor import HttpServer
@@ -45,9 +48,12 @@ def serve(ctx: Context) -> None:
     """Serve until interrupted."""
     s = ctx.settings
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    hl7_door = Hl7Door(ctx)  # binds its port now: a port in use fails before anything starts
-    http = socket.create_server((s.http_host, s.http_port), backlog=2048)
-    dicom = socket.create_server((s.dicom_host, s.dicom_port), backlog=128)
+    with _port_of("hl7", s.hl7_port):
+        hl7_door = Hl7Door(ctx)  # binds its port now: a port in use fails before anything starts
+    with _port_of("http", s.http_port):
+        http = socket.create_server((s.http_host, s.http_port), backlog=2048)
+    with _port_of("dicom", s.dicom_port):
+        dicom = socket.create_server((s.dicom_host, s.dicom_port), backlog=128)
     workers: list[BaseProcess] = []
     outbound = None
     try:  # a SIGTERM while starting also stops what has started (workers: watch_parent)
@@ -84,6 +90,19 @@ def serve(ctx: Context) -> None:
         http.close()
         dicom.close()
         ctx.db.dispose()
+
+
+@contextmanager
+def _port_of(door: str, port: int) -> Iterator[None]:
+    """A port that cannot be bound is one line naming it and the flag that changes it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        why = "is in use" if exc.errno == errno.EADDRINUSE else "is not ours to bind"
+        message = f"{door.upper()} port {port} {why}: choose another with --{door}-port"
+        raise ConfigError(message) from None
 
 
 def _http_server(ctx: Context, shared: Shared, dicom_pids: list[int]) -> HttpServer:

@@ -61,7 +61,11 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    run(build_context(settings))
+    try:
+        run(build_context(settings))
+    except LysbordError as exc:  # a port in use, say: one line, no traceback
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
 
 
 @app.command()
