@@ -3,7 +3,7 @@
 A ``Prebuilt`` holds (tag, VR, value) elements with values already encoded (text
 padded to even length, PS3.5 6.2) or, for a sequence, its items. It encodes itself in
 Implicit or Explicit VR Little Endian (PS3.5 7.1) with defined lengths throughout;
-``lysbord.dicom.fastdimse`` lets pynetdicom send those bytes as they are. For any
+``lysbord.dicom.fast.dimse`` lets pynetdicom send those bytes as they are. For any
 other transfer syntax it becomes a pydicom Dataset again (``to_dataset``).
 """
 

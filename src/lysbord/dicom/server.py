@@ -18,8 +18,9 @@ from typing import Any, cast
 from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
-from lysbord.dicom import commitment, fastpath, mpps, peers, query, retrieve, store, worklist
+from lysbord.dicom import commitment, mpps, peers, query, retrieve, store, worklist
 from lysbord.dicom.deps import DoorDeps, Handler, Installer
+from lysbord.dicom.fast import path as fast_path
 from lysbord.dicomcodec.meta import IMPLEMENTATION_UID, IMPLEMENTATION_VERSION
 from lysbord.services.core.context import Context
 from lysbord.sharing import YIELD_FOR, Shared
@@ -136,7 +137,7 @@ class DicomDoor:
     def __init__(self, ctx: Context, shared: Shared | None = None) -> None:
         self.ctx = ctx
         self.shared = shared  # from ``lysbord serve``; None: bind the configured port
-        fastpath.install()
+        fast_path.install()
         self.deps = DoorDeps(ctx, BlobStore(ctx.settings.data_dir / "blobs"))
         self.ae, self._handlers = make_ae(self.deps)
         self._server: ThreadedAssociationServer | None = None

@@ -19,8 +19,8 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from sqlalchemy.exc import SQLAlchemyError
 
-from lysbord.dicom import faststore
 from lysbord.dicom.deps import DoorDeps, Handler
+from lysbord.dicom.fast import store as fast_store
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicomcodec.header import HeaderError, read_header
 from lysbord.dicomcodec.meta import file_meta
@@ -43,12 +43,12 @@ def failure(status: int, comment: str) -> Dataset:
 def install(ae: AE, deps: DoorDeps) -> list[Handler]:
     for uid in STORAGE_SOP_CLASSES:
         ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
-    faststore.enable(ae, partial(receive, deps.ctx, deps.blobs, deps.ids))
+    fast_store.enable(ae, partial(receive, deps.ctx, deps.blobs, deps.ids))
     return [(evt.EVT_C_STORE, handle_store, [deps.ctx, deps.blobs, deps.ids])]
 
 
 def handle_store(event: Event, ctx: Context, blobs: BlobStore, ids: InstanceIds) -> Any:
-    """pynetdicom's way in (``faststore`` serves most requests before they get here)."""
+    """pynetdicom's way in (``fast.store`` serves most requests before they get here)."""
     req = cast(C_STORE, event.request)
     return receive(
         ctx,

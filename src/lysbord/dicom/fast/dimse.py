@@ -156,6 +156,6 @@ def wrap_encode(original: Any) -> Any:
 
 
 def install() -> None:
-    """Called once by ``fastpath.install`` (same pinned pynetdicom)."""
+    """Called once by ``fast.path.install`` (same pinned pynetdicom)."""
     dimse.DIMSEServiceProvider.send_msg = wrap_send_msg(dimse.DIMSEServiceProvider.send_msg)  # type: ignore[method-assign]
     service_class.encode = wrap_encode(service_class.encode)  # type: ignore[attr-defined]

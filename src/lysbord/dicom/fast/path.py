@@ -11,9 +11,9 @@ CT instance then waits for up to three such sleeps. Here:
 3. the acceptor reactor's 1 ms sleep becomes a wait for a poke: a DIMSE message
    or a release or abort from the peer put on its queues, or ``kill()``.
 
-C-STORE requests are served on the DUL thread that reads them (``faststore``).
+C-STORE requests are served on the DUL thread that reads them (``fast.store``).
 Also pynetdicom's per-message log formatting and pydicom's per-value validation
-are turned off, and the messages we send are encoded by hand (``fastdimse``).
+are turned off, and the messages we send are encoded by hand (``fast.dimse``).
 Every association's reactor pause is made race-free (``Checkpoint``).
 Each new association no longer deep-copies the AE's ~70 presentation contexts nor
 resolves the listener's own address again (together a third of the CPU a
@@ -40,7 +40,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AddressInformation, AssociationSocket, RequestHandler
 
-from lysbord.dicom import fastdimse, faststore
+from lysbord.dicom.fast import dimse, store
 
 log = logging.getLogger(__name__)
 PINNED = "3.0.4"
@@ -55,7 +55,7 @@ _installed = False
 def _recv_whole(self: AssociationSocket, nr_bytes: int) -> bytearray:
     """Read exactly ``nr_bytes`` (fewer only if the peer closed), in as few calls as possible."""
     buffer = bytearray(nr_bytes)
-    read = faststore.fill(self, memoryview(buffer))
+    read = store.fill(self, memoryview(buffer))
     return buffer if read == nr_bytes else buffer[:read]
 
 
@@ -277,7 +277,7 @@ def install() -> bool:
         AssociationSocket.recv = _recv_whole  # type: ignore[method-assign]
         DULServiceProvider.run = _wrap_dul_run(DULServiceProvider.run)  # type: ignore[method-assign]
         DULServiceProvider.send_pdu = _wrap_send_pdu(DULServiceProvider.send_pdu)  # type: ignore[method-assign]
-        DULServiceProvider._read_pdu_data = faststore.read_pdu(DULServiceProvider._read_pdu_data)  # type: ignore[method-assign]
+        DULServiceProvider._read_pdu_data = store.read_pdu(DULServiceProvider._read_pdu_data)  # type: ignore[method-assign]
         association.Association._run_reactor = _wrap_reactor(  # type: ignore[method-assign]
             association.Association._run_reactor
         )
@@ -286,7 +286,7 @@ def install() -> bool:
         transport.deepcopy = _copy_contexts  # type: ignore[assignment,attr-defined]
         RequestHandler.local = property(_local)  # type: ignore[method-assign,assignment]
         dul.time = _DulTime()  # type: ignore[assignment,attr-defined]
-        fastdimse.install()
+        dimse.install()
         association.time = _ReactorTime()  # type: ignore[assignment,attr-defined]
         _installed = True
         return True
