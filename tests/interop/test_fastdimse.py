@@ -19,7 +19,7 @@ from pynetdicom.dimse_primitives import C_ECHO, C_FIND, C_MOVE, C_STORE, N_CREAT
 from pynetdicom.dsutils import encode
 
 from lysbord.dicom.encoding import Prebuilt, text
-from lysbord.dicom.fast import dimse, path
+from lysbord.dicom.fast import dimse, switch
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MWL = "1.2.840.10008.5.1.4.31"
@@ -161,7 +161,7 @@ def test_unusual_messages_are_left_to_pynetdicom(primitive: C_STORE) -> None:
 
 
 def test_the_fast_path_is_installed_on_the_pinned_version() -> None:
-    assert path.install()
+    assert switch.install()
     assert dimse.wrap_send_msg.__name__ == "wrap_send_msg"
     from pynetdicom import dimse as pynetdicom_dimse
     from pynetdicom import service_class

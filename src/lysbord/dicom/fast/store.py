@@ -78,7 +78,7 @@ class _Answer:
 
 
 def read_pdu(original: Callable[[DULServiceProvider], None]) -> Callable[..., None]:
-    """Wrap ``DULServiceProvider._read_pdu_data`` (installed by ``fast.path``)."""
+    """Wrap ``DULServiceProvider._read_pdu_data`` (installed by ``fast.switch``)."""
 
     def _read_pdu_data(self: DULServiceProvider) -> None:
         store = _store_of(self)
