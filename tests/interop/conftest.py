@@ -16,11 +16,22 @@ from lysbord.services.core.context import Context
 
 DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}  # Debian's DCMTK leaves Nagle on (DOMAIN.md §8)
 
+# The door's core tests run once more with plain pynetdicom: the fast paths' answers
+# must be pynetdicom's own (``dicom_fast_paths``). Decorate a test with it.
+plain_too = pytest.mark.parametrize("fast_paths", [True, False], ids=["fast", "plain"])
+
 
 @pytest.fixture
-def door(ctx: Context) -> Iterator[DicomDoor]:
+def fast_paths() -> bool:
+    """Whether the doors of a test run with the fast paths (``plain_too`` says both)."""
+    return True
+
+
+@pytest.fixture
+def door(ctx: Context, fast_paths: bool) -> Iterator[DicomDoor]:
     """The DICOM door of ``ctx`` (a small region, SQLite or PostgreSQL) on a free port."""
-    settings = ctx.settings.model_copy(update={"dicom_port": 0, "dicom_allow_any_peer": True})
+    update = {"dicom_port": 0, "dicom_allow_any_peer": True, "dicom_fast_paths": fast_paths}
+    settings = ctx.settings.model_copy(update=update)
     server = DicomDoor(dataclasses.replace(ctx, settings=settings))
     server.start()
     yield server
@@ -40,12 +51,13 @@ MakeDoor = Callable[..., DicomDoor]
 
 
 @pytest.fixture
-def make_door(ctx: Context) -> Iterator[MakeDoor]:
+def make_door(ctx: Context, fast_paths: bool) -> Iterator[MakeDoor]:
     """Start doors over ``ctx`` with changed settings (peers, allow-any) on free ports."""
     doors: list[DicomDoor] = []
 
     def make(**update: Any) -> DicomDoor:
-        settings = ctx.settings.model_copy(update={"dicom_port": 0, **update})
+        fixed = {"dicom_port": 0, "dicom_fast_paths": fast_paths}
+        settings = ctx.settings.model_copy(update={**fixed, **update})
         server = DicomDoor(dataclasses.replace(ctx, settings=settings))
         server.start()
         doors.append(server)

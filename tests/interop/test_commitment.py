@@ -31,6 +31,7 @@ from lysbord.services.core.context import Context
 from lysbord.store.archive_models import CommitmentRequest
 from tests.conftest import Clock
 from tests.dicomdata import CT, MG, ct_series
+from tests.interop.conftest import plain_too
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
 # pynetdicom 3.0.4 leaks the socket of a refused connection (transport.py: shutdown() on
@@ -192,6 +193,7 @@ def test_report_lists_committed_and_failed_instances(
     assert request_row(ctx, transaction_uid).attempts == 1
 
 
+@plain_too
 def test_all_stored_gives_event_type_1_and_no_failed_sequence(
     make_door: Callable[..., DicomDoor], modality: Modality, tmp_path: Path
 ) -> None:

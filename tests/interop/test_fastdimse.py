@@ -1,6 +1,6 @@
 """The hand-written DIMSE encoding says byte for byte what pynetdicom 3.0.4 would say.
 
-``lysbord.dicom.fastdimse`` replaces pynetdicom's command-set encoding for the messages
+``lysbord.dicom.fast.dimse`` replaces pynetdicom's command-set encoding for the messages
 we send, and ``lysbord.dicom.encoding`` writes C-FIND answers without pydicom. Both
 are checked here against the libraries' own encoders; the door's DCMTK tests then
 run with them on.
@@ -18,8 +18,8 @@ from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
 from pynetdicom.dimse_primitives import C_ECHO, C_FIND, C_MOVE, C_STORE, N_CREATE, N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 
-from lysbord.dicom import fastdimse, fastpath
 from lysbord.dicom.encoding import Prebuilt, text
+from lysbord.dicom.fast import dimse, switch
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MWL = "1.2.840.10008.5.1.4.31"
@@ -35,7 +35,7 @@ def pynetdicom_pdvs(primitive: Any, max_pdu: int) -> list[tuple[int, bytes]]:
 
 
 def ours(primitive: Any, max_pdu: int) -> list[tuple[int, bytes]]:
-    found = fastdimse.pdus(primitive, 1, max_pdu)
+    found = dimse.pdus(primitive, 1, max_pdu)
     assert found is not None
     return [pdv for p in found for pdv in p.presentation_data_value_list]
 
@@ -138,10 +138,10 @@ def test_same_bytes_as_pynetdicom(name: str, max_pdu: int) -> None:
 
 
 def test_pdus_respect_the_peers_maximum_and_pack_small_messages() -> None:
-    small = fastdimse.pdus(find_rsp(b"\x10\x00\x10\x00\x04\x00\x00\x00Doe "), 1, 16384)
+    small = dimse.pdus(find_rsp(b"\x10\x00\x10\x00\x04\x00\x00\x00Doe "), 1, 16384)
     assert small is not None and len(small) == 1  # command and identifier in one PDU
     assert len(small[0].presentation_data_value_list) == 2
-    big = fastdimse.pdus(store_rq(b"\x00" * 5000), 1, 1000)
+    big = dimse.pdus(store_rq(b"\x00" * 5000), 1, 1000)
     assert big is not None and len(big) > 5
     for pdata in big:
         assert sum(5 + len(v) for _, v in pdata.presentation_data_value_list) <= 1000
@@ -157,15 +157,16 @@ def test_pdus_respect_the_peers_maximum_and_pack_small_messages() -> None:
 def test_unusual_messages_are_left_to_pynetdicom(primitive: C_STORE) -> None:
     if primitive.ErrorComment is None:
         primitive.OffendingElement = [0x0020000D]  # AT, multi-valued
-    assert fastdimse.pdus(primitive, 1, 0) is None
+    assert dimse.pdus(primitive, 1, 0) is None
 
 
 def test_the_fast_path_is_installed_on_the_pinned_version() -> None:
-    assert fastpath.install()
-    assert fastdimse.wrap_send_msg.__name__ == "wrap_send_msg"
-    from pynetdicom import dimse, service_class
+    assert switch.install()
+    assert dimse.wrap_send_msg.__name__ == "wrap_send_msg"
+    from pynetdicom import dimse as pynetdicom_dimse
+    from pynetdicom import service_class
 
-    assert dimse.DIMSEServiceProvider.send_msg.__qualname__.startswith("wrap_send_msg")
+    assert pynetdicom_dimse.DIMSEServiceProvider.send_msg.__qualname__.startswith("wrap_send_msg")
     assert service_class.encode.__qualname__.startswith("wrap_encode")  # type: ignore[attr-defined]
 
 
@@ -224,7 +225,7 @@ def test_prebuilt_becomes_a_dataset_for_other_transfer_syntaxes() -> None:
     assert roundtrip(sample().to_dataset(), False, True) == roundtrip(pydicom_sample(), False, True)
     assert 0x00100010 in sample() and 0x00100020 not in sample()
     assert text("abc", "UI") == b"abc\x00" and text("abc") == b"abc "
-    big_endian = fastdimse.wrap_encode(encode)(sample(), False, False)
+    big_endian = dimse.wrap_encode(encode)(sample(), False, False)
     assert read_dataset(BytesIO(big_endian), False, False) == roundtrip(
         pydicom_sample(), False, False
     )

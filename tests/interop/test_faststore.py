@@ -1,4 +1,4 @@
-"""C-STOREs served on the DUL thread (``dicom.faststore``), and what it leaves to pynetdicom.
+"""C-STOREs served on the DUL thread (``dicom.fast.store``), and what it leaves to pynetdicom.
 
 Most tests send P-DATA-TF PDUs built here, byte by byte, over an association that
 pynetdicom opened: so the command can be cut where no toolkit would cut it, and a
@@ -21,7 +21,7 @@ from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_STORE
 
-from lysbord.dicom import fastdimse, faststore
+from lysbord.dicom.fast import dimse, store
 from lysbord.dicom.server import DicomDoor
 from lysbord.services.core.context import Context
 from tests.dicomdata import CT, ct_series
@@ -35,15 +35,15 @@ Pdv = tuple[int, bytes]  # (presentation context ID, control header + fragment)
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SOP Instance UIDs that faststore served (rather than pynetdicom)."""
+    """The SOP Instance UIDs that fast.store served (rather than pynetdicom)."""
     seen: list[str] = []
-    serve = faststore._serve
+    serve = store._serve
 
-    def spy(dul: Any, store: Any, image: faststore.Image) -> None:
+    def spy(dul: Any, store: Any, image: store.Image) -> None:
         seen.append(image.sop_instance)
         serve(dul, store, image)
 
-    monkeypatch.setattr(faststore, "_serve", spy)
+    monkeypatch.setattr(store, "_serve", spy)
     return seen
 
 
@@ -64,7 +64,7 @@ def command(ds: Dataset, message_id: int = 1, sop_class: str = CT) -> bytes:
     request.AffectedSOPClassUID = sop_class
     request.AffectedSOPInstanceUID = ds.SOPInstanceUID
     request.Priority = 0
-    encoded = fastdimse.command_set("C-STORE-RQ", request, True)
+    encoded = dimse.command_set("C-STORE-RQ", request, True)
     assert encoded is not None
     return encoded
 
@@ -206,10 +206,10 @@ def test_a_listener_to_what_faststore_bypasses_sees_everything(
 
 
 def test_answer_comments_are_ascii() -> None:
-    image = faststore.Image(1, 5, CT, "1.2.3")
+    image = store.Image(1, 5, CT, "1.2.3")
     failed = Dataset()
     failed.Status = 0xA900
     failed.ErrorComment = "Åse Sørensen"
-    assert faststore.answer(image, failed).ErrorComment == "?se S?rensen"
-    ok = faststore.answer(image, 0)
+    assert store.answer(image, failed).ErrorComment == "?se S?rensen"
+    ok = store.answer(image, 0)
     assert (ok.Status, ok.ErrorComment, ok.MessageIDBeingRespondedTo) == (0, None, 5)

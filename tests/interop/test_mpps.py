@@ -18,6 +18,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.pathway import booking, procedures
 from lysbord.store.archive_models import PerformedStep
 from tests.helpers import new_referral
+from tests.interop.conftest import plain_too
 
 SCANNER = "AAACT1"
 
@@ -121,6 +122,7 @@ def step(ctx: Context, uid: str) -> PerformedStep | None:
         return found
 
 
+@plain_too
 def test_started_then_completed_moves_the_procedure_and_keeps_the_series(
     ctx: Context, assoc: Association
 ) -> None:

@@ -15,7 +15,7 @@ from lysbord.dicom.server import DicomDoor
 from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance
 from tests.dicomdata import ct_series
-from tests.interop.conftest import MakeDoor, dcmtk
+from tests.interop.conftest import MakeDoor, dcmtk, plain_too
 
 
 def ae_title(prefix: str) -> str:
@@ -63,6 +63,7 @@ def test_allow_any_peer_lets_strangers_in(make_door: MakeDoor) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@plain_too
 def test_peer_without_store_gets_refused_not_authorised(
     ctx: Context, make_door: MakeDoor, tmp_path: Path
 ) -> None:

@@ -26,7 +26,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from lysbord.dicom.server import DicomDoor
 from tests.dicomdata import ct_series, mammogram
 from tests.helpers import random_cpr
-from tests.interop.conftest import dcmtk
+from tests.interop.conftest import dcmtk, plain_too
 
 PATIENT_ROOT, STUDY_ROOT = "-P", "-S"
 
@@ -113,6 +113,7 @@ def test_patient_level_by_patient_id_with_counts(
     ) == (1, 1, 5)
 
 
+@plain_too
 def test_study_level_wildcard_name_returns_exactly_the_requested_keys(
     door: DicomDoor, stored: Stored, tmp_path: Path
 ) -> None:
@@ -198,6 +199,7 @@ def test_series_and_image_levels(door: DicomDoor, stored: Stored, tmp_path: Path
     assert {i.SOPClassUID for i in images} == {mg.SOPClassUID}
 
 
+@plain_too
 def test_danish_name_round_trips(door: DicomDoor, stored: Stored, tmp_path: Path) -> None:
     found = findscu(
         door,

@@ -6,7 +6,6 @@ Refusals go through pynetdicom on one association, which must stay usable after 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import socket
 import struct
@@ -35,7 +34,7 @@ from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Instance, Study
 from lysbord.store.blobs import BlobStore
 from tests.helpers import random_cpr
-from tests.interop.conftest import DCMTK_ENV, dcmtk
+from tests.interop.conftest import DCMTK_ENV, MakeDoor, dcmtk, plain_too
 from tests.interop.test_query import Stored, findscu, store_archive
 
 DEST, NOQR = "DEST", "NOQR"  # NOQR: a known peer without query and retrieve permissions
@@ -86,17 +85,11 @@ def storescp(tmp_path: Path) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def door(ctx: Context, storescp: Receiver) -> Iterator[DicomDoor]:
+def door(make_door: MakeDoor, storescp: Receiver) -> DicomDoor:
     """The door with DEST as its one known peer (other calling AEs allowed too)."""
     dest = DicomPeer(ae_title=DEST, host="127.0.0.1", port=storescp.port)
     viewer = DicomPeer(ae_title=NOQR, host="127.0.0.1", port=1, query=False, retrieve=False)
-    settings = ctx.settings.model_copy(
-        update={"dicom_port": 0, "dicom_allow_any_peer": True, "dicom_peers": [dest, viewer]}
-    )
-    server = DicomDoor(dataclasses.replace(ctx, settings=settings))
-    server.start()
-    yield server
-    server.stop()
+    return make_door(dicom_allow_any_peer=True, dicom_peers=[dest, viewer])
 
 
 @pytest.fixture
@@ -125,6 +118,7 @@ def movescu(door: DicomDoor, model: str, *keys: str) -> None:
     assert "Failed" not in result.stderr or "Failed: 0" in result.stderr, result.stderr
 
 
+@plain_too
 def test_move_study_sends_pixel_data_byte_identical(
     door: DicomDoor, stored: Stored, storescp: Receiver
 ) -> None:
@@ -155,6 +149,7 @@ def getscu(door: DicomDoor, out: Path, *keys: str) -> dict[str, Path]:
     return originals(list(out.iterdir()))
 
 
+@plain_too
 def test_get_study_returns_byte_identical_datasets(
     door: DicomDoor, stored: Stored, tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ from lysbord.store.archive_models import Instance, InstanceConflict, Series, Stu
 from lysbord.store.blobs import BlobStore
 from tests.dicomdata import ct_series, mammogram, save
 from tests.helpers import random_cpr
-from tests.interop.conftest import DCMTK_ENV, dcmtk
+from tests.interop.conftest import DCMTK_ENV, dcmtk, plain_too
 
 
 def payload(path: Path) -> bytes:
@@ -164,6 +164,7 @@ def stored_key(ctx: Context, path: Path) -> str:
     return stored(ctx, dcmread(path, stop_before_pixels=True).SOPInstanceUID).blob_key
 
 
+@plain_too
 def test_same_uid_other_content_is_a_conflict(
     ctx: Context, door: DicomDoor, tmp_path: Path
 ) -> None:

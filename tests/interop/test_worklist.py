@@ -21,7 +21,7 @@ from lysbord.services.pathway import booking, procedures
 from lysbord.services.pathway import worklist as worklist_service
 from lysbord.services.pathway.worklist import TooManyMatches, WorklistQuery, find_items
 from tests.helpers import new_patient, new_referral
-from tests.interop.conftest import dcmtk
+from tests.interop.conftest import dcmtk, plain_too
 
 TODAY = date(2026, 11, 23)  # the fixture clock's Monday
 SPS_KEYS = (
@@ -138,6 +138,7 @@ def accessions(found: list[Dataset]) -> list[str]:
     return [ds.AccessionNumber for ds in found]
 
 
+@plain_too
 def test_a_ct_room_sees_its_day_with_every_attribute_it_asked_for(
     ctx: Context, door: DicomDoor, day: dict[str, Booked], tmp_path: Path
 ) -> None:

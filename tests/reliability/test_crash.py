@@ -31,6 +31,7 @@ from pynetdicom.dsutils import split_dataset
 from sqlalchemy import create_engine, select, text
 
 from lysbord.config import Settings
+from lysbord.dicom.fast import switch
 from lysbord.store.archive_models import Instance
 from lysbord.store.blobs import STALE_AFTER, BlobStore
 from lysbord.store.db import make_engine
@@ -111,6 +112,15 @@ class Server:
     def check(self) -> subprocess.CompletedProcess[str]:
         args = [LYSBORD, "check", "--data-dir", str(self.data_dir), *self.db_args()]
         return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(autouse=True)
+def race_free_client() -> None:
+    """This client's reactor pause must be race-free (``fast.checkpoint``): pynetdicom
+    3.0.4's own reactor now and then takes a C-STORE response before ``send_c_store``
+    does, which then times out. The test has no door of its own in this process to
+    install it (an earlier test's door may have, or a plain one taken it out again)."""
+    assert switch.install()
 
 
 def echo_ae() -> AE:

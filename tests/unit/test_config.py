@@ -38,6 +38,14 @@ def test_defaults_know_no_peer_and_refuse_strangers(tmp_path: Path) -> None:
     assert settings.ae_title == "LYSBORD"
 
 
+def test_fast_paths_are_on_unless_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(data_dir=tmp_path).dicom_fast_paths is True
+    monkeypatch.setenv("LYSBORD_DICOM_FAST_PATHS", "false")
+    assert load_settings(data_dir=tmp_path).dicom_fast_paths is False
+
+
 def test_peer_flags_default_to_everything_allowed() -> None:
     peer = DicomPeer(ae_title="CT1", host="10.1.2.3", port=104)
     assert (peer.store, peer.query, peer.retrieve) == (True, True, True)

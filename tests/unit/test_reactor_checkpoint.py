@@ -1,4 +1,4 @@
-"""The reactor's pause (``fastpath.Checkpoint``): a sender that sees it paused may send.
+"""The reactor's pause (``fast.checkpoint.Checkpoint``): a sender that sees it paused may send.
 
 pynetdicom's reactor does ``_is_paused = True; checkpoint.wait(); _is_paused = False``
 and then looks at the DIMSE queue; a sender clears the checkpoint and waits for
@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from lysbord.dicom.fastpath import Checkpoint
+from lysbord.dicom.fast.checkpoint import Checkpoint
 
 
 class Association:

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     dicom_host: str = "127.0.0.1"
     dicom_port: int = Field(11112, ge=0, le=65535)
     dicom_workers: int = Field(4, ge=1, le=64, description="processes accepting on the DICOM port")
+    dicom_fast_paths: bool = Field(
+        True, description="the DICOM door's shortcuts through pynetdicom's internals (dicom/fast/)"
+    )
     hl7_port: int = Field(2575, ge=0, le=65535)
     ae_title: str = Field("LYSBORD", min_length=1, max_length=16)
     dicom_peers: list[DicomPeer] = Field(

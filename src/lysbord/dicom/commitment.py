@@ -52,7 +52,7 @@ class DeliveryError(Exception):
 def install(ae: AE, deps: DoorDeps) -> list[Handler]:
     """Accept N-ACTION for the Push Model and start this process's report worker."""
     ae.add_supported_context(STORAGE_COMMITMENT)
-    worker = ReportWorker(ae, deps.ctx)
+    worker = ReportWorker(deps.listening, deps.ctx)
     worker.start()
     deps.on_stop.append(worker.stop)
     return [(evt.EVT_N_ACTION, handle_action, [deps.ctx, worker.wake])]
@@ -207,14 +207,14 @@ def _check_status(status: Dataset, where: str) -> None:
 class ReportWorker:
     """Sends due reports while this process's door listens; one per DicomDoor.
 
-    It follows the AE's listeners: DicomDoor.start registers its server in
-    ``ae._servers``, and the worker begins once it is there. DicomDoor.stop calls
-    ``stop``, which waits for a delivery in progress: a worker still delivering once
-    the door is stopped would hold a database connection nobody closes.
+    It follows the door's listener: DicomDoor.start sets ``listening`` once it listens,
+    and the worker begins then; DicomDoor.stop clears it and calls ``stop``, which
+    waits for a delivery in progress: a worker still delivering once the door is
+    stopped would hold a database connection nobody closes.
     """
 
-    def __init__(self, ae: AE, ctx: Context) -> None:
-        self.ae, self.ctx = ae, ctx
+    def __init__(self, listening: threading.Event, ctx: Context) -> None:
+        self._listening, self.ctx = listening, ctx
         self.wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dicom-commitment", daemon=True)
         self._stopping = False
@@ -229,7 +229,7 @@ class ReportWorker:
         self._thread.join(timeout)
 
     def listening(self) -> bool:
-        return bool(self.ae._servers) and not self._stopping
+        return self._listening.is_set() and not self._stopping
 
     def _run(self) -> None:
         while not self.listening() and not self._stopping:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ class DoorDeps:
     ctx: Context
     blobs: BlobStore
     ids: InstanceIds = field(default_factory=InstanceIds)
+    #: Set while the door listens: the Storage Commitment worker delivers only then.
+    listening: threading.Event = field(default_factory=threading.Event)
     #: Called when the door stops, after it stopped listening: background workers end.
     on_stop: list[Callable[[], None]] = field(default_factory=list)
 

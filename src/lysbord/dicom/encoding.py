@@ -3,14 +3,17 @@
 A ``Prebuilt`` holds (tag, VR, value) elements with values already encoded (text
 padded to even length, PS3.5 6.2) or, for a sequence, its items. It encodes itself in
 Implicit or Explicit VR Little Endian (PS3.5 7.1) with defined lengths throughout;
-``lysbord.dicom.fastdimse`` lets pynetdicom send those bytes as they are. For any
-other transfer syntax it becomes a pydicom Dataset again (``to_dataset``).
+``lysbord.dicom.fast.dimse`` lets pynetdicom send those bytes as they are. For any
+other transfer syntax, and with the fast paths off, it becomes a pydicom Dataset again
+(``to_dataset``, ``as_datasets``).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Iterator
 from io import BytesIO
+from typing import Any
 
 from pydicom import Dataset
 from pydicom.filereader import read_dataset
@@ -64,6 +67,19 @@ class Prebuilt:
     def to_dataset(self) -> Dataset:
         """The same data set as pydicom reads it (for transfer syntaxes not written here)."""
         return read_dataset(BytesIO(self.encode(implicit=True)), True, True)
+
+
+FindHandler = Callable[..., Iterator[tuple[Any, Any]]]
+
+
+def as_datasets(find: FindHandler) -> FindHandler:
+    """``find`` with each Prebuilt answer as a Dataset: what plain pynetdicom can encode."""
+
+    def handler(event: Any, *args: Any) -> Iterator[tuple[Any, Any]]:
+        for status, answer in find(event, *args):
+            yield status, answer.to_dataset() if isinstance(answer, Prebuilt) else answer
+
+    return handler
 
 
 def _item(body: bytes) -> bytes:

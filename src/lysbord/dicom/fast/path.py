@@ -11,59 +11,48 @@ CT instance then waits for up to three such sleeps. Here:
 3. the acceptor reactor's 1 ms sleep becomes a wait for a poke: a DIMSE message
    or a release or abort from the peer put on its queues, or ``kill()``.
 
-C-STORE requests are served on the DUL thread that reads them (``faststore``).
-Also pynetdicom's per-message log formatting and pydicom's per-value validation
-are turned off, and the messages we send are encoded by hand (``fastdimse``).
-Every association's reactor pause is made race-free (``Checkpoint``).
-Each new association no longer deep-copies the AE's ~70 presentation contexts nor
-resolves the listener's own address again (together a third of the CPU a
-worklist query costs, association included).
-These touch its internals, so they apply only to the pinned version, and the whole
-DICOM test suite runs with them on.
+Also each new association no longer deep-copies the AE's ~70 presentation contexts
+nor resolves the listener's own address again (together a third of the CPU a
+worklist query costs, association included). ``fast.switch`` puts these in place.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import select
 import socket
 import threading
 import time
-import weakref
 from typing import Any
 
-import pynetdicom
-from pydicom import config as pydicom_config
-from pynetdicom import _config, association, dul, transport
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AddressInformation, AssociationSocket, RequestHandler
 
-from lysbord.dicom import fastdimse, faststore
+from lysbord.dicom.fast import store
 
-log = logging.getLogger(__name__)
-PINNED = "3.0.4"
 REACTOR_PASS = 0.001  # the sleep at the top of Association._run_reactor
 # Between pokes the reactor still looks, this often, at what nothing pokes it for:
 # its network (idle) timeout and a DUL thread that died.
 REACTOR_IDLE = 0.5
-_lock = threading.Lock()
-_installed = False
 
 
-def _recv_whole(self: AssociationSocket, nr_bytes: int) -> bytearray:
+def recv_whole(self: AssociationSocket, nr_bytes: int) -> bytearray:
     """Read exactly ``nr_bytes`` (fewer only if the peer closed), in as few calls as possible."""
     buffer = bytearray(nr_bytes)
-    read = faststore.fill(self, memoryview(buffer))
+    read = store.fill(self, memoryview(buffer))
     return buffer if read == nr_bytes else buffer[:read]
 
 
-class _DulTime:
-    """Stands in for ``time`` inside pynetdicom.dul: sleeping becomes waiting for work."""
+class _Time:
+    """Stands in for the ``time`` module inside one of pynetdicom's modules."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+class DulTime(_Time):
+    """``time`` inside pynetdicom.dul: sleeping becomes waiting for work."""
 
     @staticmethod
     def sleep(seconds: float) -> None:
@@ -82,11 +71,8 @@ class _DulTime:
             _drain(wake[0])
 
 
-class _ReactorTime:
-    """Stands in for ``time`` inside pynetdicom.association: the reactor waits to be poked."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
+class ReactorTime(_Time):
+    """``time`` inside pynetdicom.association: the reactor waits to be poked."""
 
     @staticmethod
     def sleep(seconds: float) -> None:
@@ -118,7 +104,7 @@ def _drain(sock: socket.socket) -> None:
         pass
 
 
-def _wrap_dul_run(original: Any) -> Any:
+def wrap_dul_run(original: Any) -> Any:
     def run(self: DULServiceProvider) -> None:
         reader, writer = socket.socketpair()
         reader.setblocking(False)
@@ -135,7 +121,7 @@ def _wrap_dul_run(original: Any) -> Any:
     return run
 
 
-def _wrap_send_pdu(original: Any) -> Any:
+def wrap_send_pdu(original: Any) -> Any:
     def send_pdu(self: DULServiceProvider, primitive: Any) -> None:
         original(self, primitive)
         wake = getattr(self, "_lysbord_wake", None)
@@ -152,7 +138,7 @@ def _wrap_send_pdu(original: Any) -> Any:
     return send_pdu
 
 
-def _wrap_reactor(original: Any) -> Any:
+def wrap_reactor(original: Any) -> Any:
     def _run_reactor(self: Any) -> None:
         # Acceptors only: a requestor keeps pynetdicom's 1 ms pass (its send_*() wait
         # for their responses themselves; the reactor only serves what the peer asks).
@@ -166,51 +152,7 @@ def _wrap_reactor(original: Any) -> Any:
     return _run_reactor
 
 
-class Checkpoint(threading.Event):
-    """pynetdicom's reactor pause, made race-free for every association.
-
-    A ``send_*()`` clears the checkpoint, waits for ``_is_paused``, sends its request and
-    takes the response off the DIMSE queue; the reactor sets ``_is_paused``, waits on the
-    checkpoint, then unsets the flag and looks at that same queue. A reactor that had
-    just passed the wait still showed the flag, the sender went on, and the reactor took
-    its response ("Received unexpected C-STORE service message", then a DIMSE timeout:
-    a C-MOVE sub-operation lost on a fast peer). Here the reactor unsets the flag while
-    still inside the wait, under the lock ``clear()`` takes, and a reactor woken by a
-    ``set()`` that was cleared again before it ran waits on.
-    """
-
-    def __init__(self, owner: Any) -> None:
-        super().__init__()
-        self._owner = weakref.ref(owner)
-        self._guard = threading.Lock()
-
-    def clear(self) -> None:
-        with self._guard:
-            super().clear()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if timeout is not None:  # pynetdicom's reactor never gives one
-            return super().wait(timeout)
-        while True:
-            with self._guard:
-                if self.is_set():
-                    owner = self._owner()
-                    if owner is not None:
-                        owner._is_paused = False
-                    return True
-            super().wait()
-
-
-def _wrap_init(original: Any) -> Any:
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self._reactor_checkpoint = Checkpoint(self)
-        self._reactor_checkpoint.set()
-
-    return __init__
-
-
-def _wrap_kill(original: Any) -> Any:
+def wrap_kill(original: Any) -> Any:
     def kill(self: Any) -> None:
         original(self)
         poke = getattr(self, "_lysbord_poke", None)
@@ -224,7 +166,7 @@ def _wrap_kill(original: Any) -> Any:
 _CONTEXT_FIELDS = frozenset(vars(PresentationContext()))
 
 
-def _copy_contexts(value: Any) -> Any:
+def copy_contexts(value: Any) -> Any:
     """``transport.deepcopy``: the supported contexts, copied as far as they can change.
 
     The only mutable part of a context is its transfer syntax list (UIDs are strings);
@@ -242,7 +184,7 @@ def _copy_contexts(value: Any) -> Any:
     return copies
 
 
-def _local(self: RequestHandler) -> AddressInformation:
+def listener_address(self: RequestHandler) -> AddressInformation:
     """The listener's address, resolved once per server (pynetdicom resolves it per
     association, with getaddrinfo); each association gets its own copy."""
     server = self.server
@@ -251,42 +193,3 @@ def _local(self: RequestHandler) -> AddressInformation:
         known = AddressInformation.from_tuple(server.server_address)
         server._lysbord_local = known  # type: ignore[attr-defined]
     return copy.copy(known)
-
-
-def install() -> bool:
-    """Apply the changes once per process; False (and a warning) on another pynetdicom."""
-    global _installed
-    with _lock:
-        if _installed:
-            return True
-        if pynetdicom.__version__ != PINNED:
-            log.warning(
-                "pynetdicom %s is not %s: running without the fast path",
-                pynetdicom.__version__,
-                PINNED,
-            )
-            return False
-        # Values we build are ours, and queries are checked by the handlers: pydicom's
-        # per-assignment validation costs a worklist answer more than its SQL.
-        pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
-        pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
-        # pynetdicom formats every PDU and identifier for its log even when nobody reads it.
-        _config.LOG_HANDLER_LEVEL = "none"
-        _config.LOG_REQUEST_IDENTIFIERS = False
-        _config.LOG_RESPONSE_IDENTIFIERS = False
-        AssociationSocket.recv = _recv_whole  # type: ignore[method-assign]
-        DULServiceProvider.run = _wrap_dul_run(DULServiceProvider.run)  # type: ignore[method-assign]
-        DULServiceProvider.send_pdu = _wrap_send_pdu(DULServiceProvider.send_pdu)  # type: ignore[method-assign]
-        DULServiceProvider._read_pdu_data = faststore.read_pdu(DULServiceProvider._read_pdu_data)  # type: ignore[method-assign]
-        association.Association._run_reactor = _wrap_reactor(  # type: ignore[method-assign]
-            association.Association._run_reactor
-        )
-        association.Association.kill = _wrap_kill(association.Association.kill)  # type: ignore[method-assign]
-        association.Association.__init__ = _wrap_init(association.Association.__init__)  # type: ignore[method-assign]
-        transport.deepcopy = _copy_contexts  # type: ignore[assignment,attr-defined]
-        RequestHandler.local = property(_local)  # type: ignore[method-assign,assignment]
-        dul.time = _DulTime()  # type: ignore[assignment,attr-defined]
-        fastdimse.install()
-        association.time = _ReactorTime()  # type: ignore[assignment,attr-defined]
-        _installed = True
-        return True

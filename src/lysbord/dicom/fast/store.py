@@ -28,7 +28,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import AssociationSocket
 
-from lysbord.dicom import fastdimse
+from lysbord.dicom.fast import dimse
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Image:
 
 @dataclass(slots=True)
 class _Answer:
-    """The fields of a C-STORE-RSP, as ``fastdimse.command_set`` reads a primitive's."""
+    """The fields of a C-STORE-RSP, as ``dimse.command_set`` reads a primitive's."""
 
     AffectedSOPClassUID: str
     MessageIDBeingRespondedTo: int
@@ -78,7 +78,7 @@ class _Answer:
 
 
 def read_pdu(original: Callable[[DULServiceProvider], None]) -> Callable[..., None]:
-    """Wrap ``DULServiceProvider._read_pdu_data`` (installed by ``fastpath``)."""
+    """Wrap ``DULServiceProvider._read_pdu_data`` (installed by ``fast.switch``)."""
 
     def _read_pdu_data(self: DULServiceProvider) -> None:
         store = _store_of(self)
@@ -253,7 +253,7 @@ def _serve(dul: DULServiceProvider, store: StoreFunction, image: Image) -> None:
         result = _EXCEPTION_IN_HANDLER
     if not assoc.is_established:
         return
-    command = fastdimse.command_set("C-STORE-RSP", answer(image, result), False)
+    command = dimse.command_set("C-STORE-RSP", answer(image, result), False)
     if command is None:
         raise ValueError(f"cannot encode the C-STORE-RSP for {image.sop_instance}")
     pdv = b"\x03" + command  # the last (and only) fragment of a command

@@ -21,7 +21,7 @@ from io import BytesIO
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pynetdicom import dimse, dimse_messages, evt, service_class
+from pynetdicom import dimse, dimse_messages, evt
 from pynetdicom.pdu_primitives import P_DATA
 
 from lysbord.dicom.encoding import Prebuilt
@@ -153,9 +153,3 @@ def wrap_encode(original: Any) -> Any:
         return original(ds, is_implicit_vr, is_little_endian, deflated)
 
     return encode
-
-
-def install() -> None:
-    """Called once by ``fastpath.install`` (same pinned pynetdicom)."""
-    dimse.DIMSEServiceProvider.send_msg = wrap_send_msg(dimse.DIMSEServiceProvider.send_msg)  # type: ignore[method-assign]
-    service_class.encode = wrap_encode(service_class.encode)  # type: ignore[attr-defined]
