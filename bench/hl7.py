@@ -23,7 +23,7 @@ from bench.common import BACKENDS, Row, backend_context, console
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import Deframer, Frame, wrap
 from lysbord.services.core.context import Context
-from lysbord.services.messaging.inbox import InboxFilter, list_messages
+from lysbord.services.messaging.inbox_queries import InboxFilter, list_messages
 from tests.helpers import build_small_region, new_patient
 
 SUITE = "hl7"

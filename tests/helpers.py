@@ -23,7 +23,7 @@ from lysbord.services.operations.region import (
 )
 from lysbord.services.pathway import referrals
 from lysbord.services.pathway.views import ReferralView
-from lysbord.services.people import patients
+from lysbord.services.people import registration
 
 WEEKDAYS = range(5)
 T = TypeVar("T")
@@ -102,9 +102,9 @@ def random_replacement_number(rng: random.Random | None = None) -> str:
 
 def new_patient(ctx: Context, **kwargs: str) -> str:
     cpr = kwargs.pop("cpr", None) or random_cpr()
-    patients.register_patient(
+    registration.register_patient(
         ctx,
-        patients.NewPatient(
+        registration.NewPatient(
             cpr, kwargs.pop("family_name", "Sørensen"), kwargs.pop("given_name", "Åse")
         ),
         "tester",

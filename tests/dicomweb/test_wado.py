@@ -16,8 +16,8 @@ from pydicom import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 from requests import HTTPError
 
-from lysbord.services.archive import studies
-from lysbord.services.archive.studies import Assignment
+from lysbord.services.archive import assignment
+from lysbord.services.archive.assignment import Assignment
 from lysbord.services.core.context import Context
 from tests.dicomweb.helpers import ct, get, multiframe
 from tests.helpers import new_patient, random_cpr
@@ -135,7 +135,7 @@ def test_a_corrected_study_leaves_with_its_effective_patient(
     sent = ct(tmp_path, 2, patient_id=random_cpr(), accession="TYPO")
     dw.store_instances(sent)
     study = sent[0].StudyInstanceUID
-    studies.assign_study(ctx, study, Assignment(reason="forkert CPR", cpr=cpr), "tester")
+    assignment.assign_study(ctx, study, Assignment(reason="forkert CPR", cpr=cpr), "tester")
     got = dw.retrieve_study(study)
     assert {(ds.PatientID, str(ds.PatientName)) for ds in got} == {(cpr, "Ærø^Søren")}
     meta = dw.retrieve_instance_metadata(*key(sent[0]))

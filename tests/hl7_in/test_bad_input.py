@@ -11,10 +11,10 @@ import uuid
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import END, START, wrap
 from lysbord.services.core.context import Context
-from lysbord.services.messaging import inbox
-from lysbord.services.pathway import booking, referrals
+from lysbord.services.messaging import inbox_queries
+from lysbord.services.pathway import booking, referral_queries
 from lysbord.services.pathway.procedures import Action, act
-from lysbord.services.people import patients
+from lysbord.services.people import patients, registration
 from tests.helpers import new_patient, random_cpr
 from tests.hl7_in.conftest import MakeDoor, MllpClient, sample, segment
 
@@ -26,11 +26,11 @@ def cid() -> str:
 def still_usable(ctx: Context, client: MllpClient) -> None:
     cpr = random_cpr()
     assert segment(client.call(sample("adt_a05.hl7", cpr=cpr, id=cid())), "MSA")[1] == "AA"
-    assert patients.get_patient(ctx, cpr).family_name == "Hansen"
+    assert registration.get_patient(ctx, cpr).family_name == "Hansen"
 
 
-def rejected(ctx: Context, control_id: str | None = None) -> inbox.MessageView:
-    items, _ = inbox.list_messages(ctx, inbox.InboxFilter(status="rejected"))
+def rejected(ctx: Context, control_id: str | None = None) -> inbox_queries.MessageView:
+    items, _ = inbox_queries.list_messages(ctx, inbox_queries.InboxFilter(status="rejected"))
     found = [m for m in items if control_id is None or m.control_id == control_id]
     assert found, items
     return found[0]
@@ -45,7 +45,7 @@ def test_truncated_frame_then_a_whole_one(ctx: Context, client: MllpClient) -> N
     assert segment(client.receive(), "MSA")[1] == "AA"
     kept = rejected(ctx, lost)
     assert "truncated frame" in (kept.reason or "")
-    assert inbox.get_message(ctx, kept.id).raw == cut
+    assert inbox_queries.get_message(ctx, kept.id).raw == cut
     still_usable(ctx, client)
 
 
@@ -121,7 +121,7 @@ def test_message_in_the_wrong_character_set(ctx: Context, client: MllpClient) ->
     assert segment(answer, "ERR")[2] == "MSH^1^18"
     found = rejected(ctx, wrong)
     assert found.location == "MSH-18" and "not UNICODE UTF-8" in (found.reason or "")
-    assert inbox.get_message(ctx, found.id).raw == latin1_sent
+    assert inbox_queries.get_message(ctx, found.id).raw == latin1_sent
     still_usable(ctx, client)
 
 
@@ -224,7 +224,7 @@ def test_a_placer_number_in_use_is_refused_and_nothing_is_created(
     assert segment(again, "MSA")[1] == "AE"
     assert [s[:6] for s in again.split(b"\r") if s.startswith(b"ORC")] == [b"ORC|UA"] * 2
     assert "placer order number is in use already" in (rejected(ctx, msg).reason or "")
-    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    assert referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[1] == 1
     still_usable(ctx, client)
 
 
@@ -238,7 +238,7 @@ def test_a_nul_character_is_refused_and_kept(ctx: Context, client: MllpClient) -
     assert "NUL" in segment(answer, "MSA")[3]
     assert segment(answer, "ERR")[1].startswith("MSH^1^3^")  # v2.3: ERR-1
     kept = rejected(ctx, lost)
-    assert kept.sender_app == "\ufffdAS" and inbox.get_message(ctx, kept.id).raw == raw
+    assert kept.sender_app == "\ufffdAS" and inbox_queries.get_message(ctx, kept.id).raw == raw
     still_usable(ctx, client)
 
 

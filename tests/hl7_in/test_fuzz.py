@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lysbord.hl7.mllp import Deframer
 from lysbord.hl7.parse import Hl7ParseError, parse
 from lysbord.services.core.context import Context
-from lysbord.services.messaging import inbox
+from lysbord.services.messaging import inbox_queries
 from tests.hl7_in.conftest import SAMPLES, MakeDoor, MllpClient, sample, segment
 
 VALUES = {
@@ -92,5 +92,5 @@ def test_the_door_answers_every_frame_and_keeps_answering(
     finally:
         client.close()
         door.stop()
-    errors, _ = inbox.list_messages(ctx, inbox.InboxFilter(status="error"))
+    errors, _ = inbox_queries.list_messages(ctx, inbox_queries.InboxFilter(status="error"))
     assert errors == []

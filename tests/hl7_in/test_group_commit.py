@@ -16,8 +16,8 @@ from lysbord.domain.errors import DomainError, NotFound
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.inbound import handle_together
 from lysbord.services.core.context import Context
-from lysbord.services.messaging import inbox
-from lysbord.services.pathway import referrals
+from lysbord.services.messaging import inbox, inbox_queries
+from lysbord.services.pathway import referral_queries
 from tests.helpers import new_patient
 from tests.hl7_in.conftest import MllpClient, sample, segment
 
@@ -28,7 +28,7 @@ def _order(cpr: str, control_id: str | None = None) -> bytes:
 
 
 def _referrals(ctx: Context, cpr: str) -> int:
-    return referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1]
+    return referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[1]
 
 
 @contextmanager
@@ -66,7 +66,7 @@ def test_one_bad_frame_sends_its_batch_one_by_one(ctx: Context) -> None:
     assert b"MSA|AR" in answers[4]
     assert _referrals(ctx, first) == 1
     assert _referrals(ctx, second) == 1
-    assert inbox.list_messages(ctx, inbox.InboxFilter(status="rejected"))[1] == 2
+    assert inbox_queries.list_messages(ctx, inbox_queries.InboxFilter(status="rejected"))[1] == 2
 
 
 def test_eight_connections_each_get_their_own_answers(ctx: Context, hl7_door: Hl7Door) -> None:

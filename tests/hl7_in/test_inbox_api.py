@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from lysbord.domain.access import Role
 from lysbord.hl7.door import Hl7Door
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import referrals
+from lysbord.services.pathway import referral_queries
 from tests.helpers import random_cpr
 from tests.hl7_in.conftest import MllpClient, sample, segment
 from tests.integration.api_fixtures import (  # noqa: F401
@@ -49,11 +49,11 @@ def test_search_read_and_replay_after_the_cause_is_fixed(
     assert replayed["message"]["status"] == "applied"
     assert replayed["message"]["attempts"] == 2
     assert "|AA|" in replayed["answer"]
-    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    assert referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[1] == 1
     problem(api.post(f"/api/v1/hl7/messages/{item['id']}/replay"), 409, "message_id")
     again = client.call(raw)  # the sender re-sends: the stored (new) answer, applied once
     assert segment(again, "MSA")[1] == "AA"
-    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    assert referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[1] == 1
     client.close()
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 
 from lysbord.services.core.context import Context
-from lysbord.services.messaging import inbox
-from lysbord.services.people import patients
+from lysbord.services.messaging import inbox_queries
+from lysbord.services.people import patients, registration
 from tests.helpers import random_cpr, random_replacement_number
 from tests.hl7_in.conftest import MllpClient, sample, segment
 
@@ -27,7 +27,7 @@ def send(client: MllpClient, name: str, code: str = "AA", **values: str) -> str:
 
 def found(ctx: Context, cpr: str) -> set[str]:
     """The control IDs the inbox lists for this number (all of them: one page)."""
-    items, total = inbox.list_messages(ctx, inbox.InboxFilter(cpr=cpr, limit=500))
+    items, total = inbox_queries.list_messages(ctx, inbox_queries.InboxFilter(cpr=cpr, limit=500))
     assert total == len(items)
     return {m.control_id or "" for m in items}
 
@@ -49,7 +49,7 @@ def test_messages_follow_a_merge_by_every_number_and_split_on_undo(
         assert found(ctx, number) == person, number
     assert found(ctx, other) == {stranger}
 
-    (merged,) = patients.get_patient(ctx, a).merges
+    (merged,) = registration.get_patient(ctx, a).merges
     patients.undo_merge(ctx, merged.id, "two people after all", "tester")
     assert found(ctx, a) == {of_a, merge}
     assert found(ctx, b) == found(ctx, e) == {of_b, of_e}

@@ -15,8 +15,8 @@ from pathlib import Path
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.mllp import wrap
 from lysbord.services.core.context import Context
-from lysbord.services.messaging import inbox
-from lysbord.services.pathway import referrals
+from lysbord.services.messaging import inbox_queries
+from lysbord.services.pathway import referral_queries
 from tests.helpers import new_patient
 from tests.hl7_in.conftest import MakeDoor, MllpClient, sample, segment
 
@@ -30,7 +30,7 @@ def _order(ctx: Context) -> tuple[str, bytes]:
 
 
 def _count(ctx: Context, cpr: str) -> int:
-    return referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1]
+    return referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[1]
 
 
 def test_eight_copies_at_once_are_applied_once(ctx: Context, hl7_door: Hl7Door) -> None:
@@ -43,7 +43,7 @@ def test_eight_copies_at_once_are_applied_once(ctx: Context, hl7_door: Hl7Door) 
     assert segment(answers[0], "MSA")[1] == "AA"
     assert len(set(answers)) == 1
     assert _count(ctx, cpr) == 1
-    assert inbox.list_messages(ctx, inbox.InboxFilter(cpr=cpr))[1] == 1
+    assert inbox_queries.list_messages(ctx, inbox_queries.InboxFilter(cpr=cpr))[1] == 1
 
 
 def test_door_stopped_before_the_sender_read_its_ack(ctx: Context, make_hl7_door: MakeDoor) -> None:

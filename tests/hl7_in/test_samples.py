@@ -6,8 +6,8 @@ import uuid
 
 from lysbord.domain.priorities import Priority
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import procedures, referrals
-from lysbord.services.people import patients
+from lysbord.services.pathway import procedures, referral_queries
+from lysbord.services.people import registration
 from tests.helpers import new_patient, random_cpr
 from tests.hl7_in.conftest import MllpClient, sample, segment
 
@@ -23,7 +23,7 @@ def test_a01_registers_a_patient_with_danish_letters_in_utf8(
     answer = client.call(sample("adt_a01.hl7", cpr=cpr, id=(msg_id := cid())))
     assert segment(answer, "MSA", "utf-8")[1:3] == ["AA", msg_id]
     assert segment(answer, "MSH", "utf-8")[9] == "ACK^A01^ACK"
-    p = patients.get_patient(ctx, cpr)
+    p = registration.get_patient(ctx, cpr)
     assert (p.family_name, p.given_name) == ("Ærø", "Søren")
 
 
@@ -32,7 +32,7 @@ def test_a04_in_latin1_keeps_the_danish_letters(ctx: Context, client: MllpClient
     raw = sample("adt_a04_latin1.hl7", cpr=cpr, id=cid())
     assert "Ø".encode("latin-1") in raw
     assert segment(client.call(raw), "MSA")[1] == "AA"
-    p = patients.get_patient(ctx, cpr)
+    p = registration.get_patient(ctx, cpr)
     assert (p.family_name, p.given_name) == ("Ørsted", "Åse")
 
 
@@ -40,21 +40,21 @@ def test_a05_and_a31_register_and_a08_updates(ctx: Context, client: MllpClient) 
     a, b = random_cpr(), random_cpr()
     assert segment(client.call(sample("adt_a05.hl7", cpr=a, id=cid())), "MSA")[1] == "AA"
     assert segment(client.call(sample("adt_a31.hl7", cpr=b, id=cid())), "MSA")[1] == "AA"
-    assert patients.get_patient(ctx, b).family_name == "Jensen"
+    assert registration.get_patient(ctx, b).family_name == "Jensen"
     update = sample("adt_a08.hl7", cpr=a, id=cid(), family="Ærøbo")
     assert segment(client.call(update), "MSA")[1] == "AA"
-    assert patients.get_patient(ctx, a).family_name == "Ærøbo"
+    assert registration.get_patient(ctx, a).family_name == "Ærøbo"
 
 
 def test_a40_merges_and_a47_adds_the_right_number(ctx: Context, client: MllpClient) -> None:
     survivor, prior = new_patient(ctx), new_patient(ctx)
     answer = client.call(sample("adt_a40.hl7", cpr=survivor, prior=prior, id=cid()))
     assert segment(answer, "MSA")[1] == "AA"
-    assert patients.get_patient(ctx, prior).id == patients.get_patient(ctx, survivor).id
+    assert registration.get_patient(ctx, prior).id == registration.get_patient(ctx, survivor).id
     right = random_cpr()
     answer = client.call(sample("adt_a47.hl7", cpr=right, prior=survivor, id=cid()))
     assert segment(answer, "MSA")[1] == "AA"
-    assert patients.get_patient(ctx, right).id == patients.get_patient(ctx, survivor).id
+    assert registration.get_patient(ctx, right).id == registration.get_patient(ctx, survivor).id
 
 
 def _place(ctx: Context, client: MllpClient, placer: str) -> tuple[str, list[str]]:
@@ -69,7 +69,7 @@ def _place(ctx: Context, client: MllpClient, placer: str) -> tuple[str, list[str
 
 def test_orm_new_order_gives_accessions_as_filler_numbers(ctx: Context, client: MllpClient) -> None:
     cpr, accessions = _place(ctx, client, cid())
-    items, total = referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))
+    items, total = referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))
     assert total == 1
     view = items[0]
     assert [p.accession for p in view.procedures] == accessions
@@ -142,4 +142,4 @@ def test_same_control_id_is_applied_once_and_answered_alike(
     raw = sample("orm_o01_nw.hl7", cpr=cpr, id=cid(), placer=cid())
     first, again = client.call(raw), client.call(raw)
     assert first == again
-    assert referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[1] == 1
+    assert referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[1] == 1

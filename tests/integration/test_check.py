@@ -21,7 +21,7 @@ from lysbord.services.operations.check import RULES, Finding, run_checks
 from lysbord.services.pathway import booking, procedures
 from lysbord.services.pathway.procedures import Action
 from lysbord.services.pathway.views import ReferralView
-from lysbord.services.people import patients
+from lysbord.services.people import patients, registration
 from lysbord.store.models import Appointment, Referral
 from lysbord.store.types import UtcDateTime
 from tests.helpers import new_patient, new_referral
@@ -223,7 +223,7 @@ def test_merged_record_still_holding_a_referral_is_reported(ctx):
     source, target = new_patient(ctx), new_patient(ctx)
     ref = new_referral(ctx, source)
     patients.merge_patients(ctx, source, target, "samme person", "tester")
-    old_id = patients.get_patient(ctx, target).merges[0].source_id
+    old_id = registration.get_patient(ctx, target).merges[0].source_id
     with raw(ctx) as conn:
         conn.execute(
             text("UPDATE referrals SET patient_id = :p WHERE id = :id"), {"p": old_id, "id": ref.id}

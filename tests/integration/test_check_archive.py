@@ -13,18 +13,11 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from lysbord.cli import app
-from lysbord.services.archive import studies
+from lysbord.services.archive import assignment
 from lysbord.services.core.context import Context
-from lysbord.services.operations.check import (
-    BLOBS,
-    CONFLICTS,
-    RULES,
-    STUDY_AGREES,
-    STUDY_PLACED,
-    Finding,
-    run_checks,
-)
-from lysbord.services.people import patients
+from lysbord.services.operations.check import RULES, Finding, run_checks
+from lysbord.services.operations.check_archive import BLOBS, CONFLICTS, STUDY_AGREES, STUDY_PLACED
+from lysbord.services.people import patients, registration
 from lysbord.store.archive_models import Instance
 from tests.dicomdata import CT, base_dataset
 from tests.helpers import new_patient, random_cpr
@@ -54,7 +47,7 @@ def test_archive_rules_hold_after_normal_use(ctx):
     cpr, _, _ = linked_study(ctx)
     send(ctx, patient_id=random_cpr())  # unmatched
     alone, _ = send(ctx, patient_id=cpr, accession="EXT1")
-    studies.assign_study(ctx, alone, studies.Assignment("ekstern", cpr=cpr), "tester")
+    assignment.assign_study(ctx, alone, assignment.Assignment("ekstern", cpr=cpr), "tester")
     source, _, _ = linked_study(ctx)
     patients.merge_patients(ctx, source, cpr, "samme person", "tester")
     seen: list[tuple[int, int]] = []
@@ -71,7 +64,7 @@ def test_skipping_blobs_leaves_that_rule_out(ctx):
 
 def test_study_of_another_patient_than_its_procedure_is_reported(ctx):
     _, accession, uid = linked_study(ctx)
-    other = patients.get_patient(ctx, new_patient(ctx)).id
+    other = registration.get_patient(ctx, new_patient(ctx)).id
     sql(ctx, "UPDATE studies SET patient_id = :p WHERE study_uid = :u", p=other, u=uid)
     found = broken(ctx, blobs=False)
     assert list(found) == [STUDY_AGREES]
@@ -123,7 +116,9 @@ def test_patient_only_study_without_an_assignment_is_reported(ctx):
     uid, _ = send(ctx, patient_id=cpr)  # known patient, no procedure: queued
     sql(ctx, "UPDATE studies SET unmatched_reason = NULL WHERE study_uid = :u", u=uid)
     assert list(broken(ctx, blobs=False)) == [STUDY_PLACED]
-    studies.assign_study(ctx, uid, studies.Assignment("ekstern", cpr=cpr, reassign=True), "tester")
+    assignment.assign_study(
+        ctx, uid, assignment.Assignment("ekstern", cpr=cpr, reassign=True), "tester"
+    )
     assert broken(ctx, blobs=False) == {}
 
 

@@ -27,7 +27,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations.check import run_checks
 from lysbord.services.pathway import booking, procedures
 from lysbord.services.pathway.procedures import Action
-from lysbord.services.people import patients
+from lysbord.services.people import patients, registration
 from lysbord.store.models import Appointment, Event, Procedure, Room, Slot
 from tests.helpers import new_patient, new_referral
 
@@ -249,7 +249,7 @@ def test_two_merges_at_once(ctx: Context, chain: bool) -> None:
         jobs = [(a, b), (b, c if chain else a)]
         _, errors = race(2, lambda i, jobs=jobs: _merge(ctx, *jobs[i]))
         assert all(isinstance(e, MergeRefused) for e in errors), f"round {r}: {errors!r}"
-        survivors = {patients.get_patient(ctx, cpr).id for cpr in (a, b)}
+        survivors = {registration.get_patient(ctx, cpr).id for cpr in (a, b)}
         assert len(survivors) == 1, f"round {r}: {a} and {b} are still two people"
         assert_checks_clean(ctx)
 

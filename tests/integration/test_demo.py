@@ -18,8 +18,8 @@ from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
 from lysbord.services.operations import region
 from lysbord.services.operations.check import run_checks
-from lysbord.services.pathway import referrals, tracker
-from lysbord.services.pathway.referrals import ReferralFilter
+from lysbord.services.pathway import referral_queries, tracker
+from lysbord.services.pathway.referral_queries import ReferralFilter
 from lysbord.store.models import PatientMerge
 
 #: A shorter slot calendar than the real demo's year, to keep the tests fast.
@@ -39,12 +39,14 @@ def test_demo_fills_every_queue_and_holds_every_invariant(bare_ctx: Context) -> 
     board = tracker.board(bare_ctx)
     empty = [q.value for q in Queue if board.by_queue.get(q.value, 0) == 0]
     assert empty == [], f"queues without an open referral: {empty}; board {board.by_queue}"
-    closed, total = referrals.list_referrals(bare_ctx, ReferralFilter(state="closed", limit=200))
+    closed, total = referral_queries.list_referrals(
+        bare_ctx, ReferralFilter(state="closed", limit=200)
+    )
     assert total > 0
     assert all(r.close_reason for r in closed)
     assert {r.close_reason for r in closed} >= {"all procedures reported", "ended: cancelled"}
     for priority in Priority:  # screening needs a round's due date, which intake cannot take
-        _, n = referrals.list_referrals(bare_ctx, ReferralFilter(priority=priority, limit=1))
+        _, n = referral_queries.list_referrals(bare_ctx, ReferralFilter(priority=priority, limit=1))
         assert (n > 0) == (priority is not Priority.SCREENING), priority
     with bare_ctx.uow(readonly=True) as uow:
         merges = [(m.reason, m.undone_at) for m in uow.session.scalars(select(PatientMerge))]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from lysbord.services.archive import studies
+from lysbord.services.archive import assignment
 from lysbord.services.core.context import Context
-from lysbord.services.operations.check import GROUP_SHARES, run_checks
+from lysbord.services.operations.check import run_checks
+from lysbord.services.operations.check_archive import GROUP_SHARES
 from lysbord.services.pathway import mpps_queue, procedures
 from lysbord.services.pathway.mpps import ScheduledRef, StepReport, start_step
 from lysbord.store.models import Procedure
@@ -101,8 +102,8 @@ def test_a_procedure_with_its_own_study_keeps_it(ctx: Context) -> None:
 def test_moving_the_study_away_leaves_the_group_waiting_again(ctx: Context) -> None:
     thorax, abdomen, cpr = group_started(ctx)
     study_uid, _ = send(ctx, patient_id=cpr, accession=thorax)
-    cmd = studies.Assignment("wrong patient", cpr=cpr, reassign=True)
-    studies.assign_study(ctx, study_uid, cmd, "radiographer")
+    cmd = assignment.Assignment("wrong patient", cpr=cpr, reassign=True)
+    assignment.assign_study(ctx, study_uid, cmd, "radiographer")
     assert images_of(ctx, thorax) == (None, None, None)
     assert images_of(ctx, abdomen) == (None, None, None)
     kinds = [e.kind for e in procedures.get_procedure(ctx, abdomen).events]

@@ -24,8 +24,8 @@ from lysbord.domain.errors import (
 )
 from lysbord.services.core.context import Context
 from lysbord.services.operations.check import run_checks
-from lysbord.services.pathway import referrals
-from lysbord.services.people import patients
+from lysbord.services.pathway import referral_queries
+from lysbord.services.people import patients, registration
 from lysbord.store.models import Event, Patient, Referral
 from tests.helpers import new_patient, new_referral, random_cpr
 
@@ -56,14 +56,16 @@ def patient_events(ctx: Context, patient_id: int, kind: str) -> list[tuple[str |
 
 
 def open_referral_ids(ctx: Context, cpr: str) -> set[int]:
-    page, _ = referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr, limit=500))
+    page, _ = referral_queries.list_referrals(
+        ctx, referral_queries.ReferralFilter(cpr=cpr, limit=500)
+    )
     return {r.id for r in page}
 
 
 def test_register_cpr_uses_national_issuer_and_parses_birth_and_sex(ctx):
     cpr = random_cpr(female=True)
-    view = patients.register_patient(
-        ctx, patients.NewPatient(f"{cpr[:6]}-{cpr[6:]}", " Jensen ", "Mette", "AAA"), "tester"
+    view = registration.register_patient(
+        ctx, registration.NewPatient(f"{cpr[:6]}-{cpr[6:]}", " Jensen ", "Mette", "AAA"), "tester"
     )
     assert view.cpr == cpr
     assert view.family_name == "Jensen"
@@ -76,22 +78,24 @@ def test_register_cpr_uses_national_issuer_and_parses_birth_and_sex(ctx):
 
 def test_register_x_ecpr_is_national(ctx):
     number = random_ecpr("1")
-    view = patients.register_patient(ctx, patients.NewPatient(number, "Ukendt"), "tester")
+    view = registration.register_patient(ctx, registration.NewPatient(number, "Ukendt"), "tester")
     assert [(i.kind, i.issuer) for i in view.identifiers] == [("x-ecpr", "CPR")]
 
 
 def test_register_d_ecpr_is_issued_by_the_region(ctx):
     number = random_ecpr("0")
-    view = patients.register_patient(ctx, patients.NewPatient(number.lower(), "Ukendt"), "tester")
+    view = registration.register_patient(
+        ctx, registration.NewPatient(number.lower(), "Ukendt"), "tester"
+    )
     ident = view.identifiers[0]
     assert (ident.kind, ident.value) == ("d-ecpr", number)
-    assert ident.issuer == ctx.settings.region_issuer != patients.NATIONAL_ISSUER
+    assert ident.issuer == ctx.settings.region_issuer != registration.NATIONAL_ISSUER
 
 
 def test_register_refuses_a_duplicate_number_and_leaves_one_patient(ctx):
     cpr = new_patient(ctx)
     with pytest.raises(DuplicateIdentifier) as err:
-        patients.register_patient(ctx, patients.NewPatient(cpr, "Andersen"), "tester")
+        registration.register_patient(ctx, registration.NewPatient(cpr, "Andersen"), "tester")
     assert err.value.field == "cpr"
     with ctx.uow(readonly=True) as uow:
         assert len(uow.session.scalars(select(Patient)).all()) == 1
@@ -106,9 +110,9 @@ def test_register_refuses_a_duplicate_number_and_leaves_one_patient(ctx):
     ],
 )
 def test_register_refuses_bad_input_and_writes_nothing(ctx, number, family, site, error, field):
-    cmd = patients.NewPatient(number or random_cpr(), family, "", site)
+    cmd = registration.NewPatient(number or random_cpr(), family, "", site)
     with pytest.raises(error) as err:
-        patients.register_patient(ctx, cmd, "tester")
+        registration.register_patient(ctx, cmd, "tester")
     assert err.value.field == field
     with ctx.uow(readonly=True) as uow:
         assert uow.session.scalars(select(Patient)).first() is None
@@ -117,11 +121,11 @@ def test_register_refuses_bad_input_and_writes_nothing(ctx, number, family, site
 def test_lookup_by_number_with_dash_spaces_or_lower_case(ctx):
     cpr = new_patient(ctx)
     ecpr = random_ecpr("7")
-    patients.register_patient(ctx, patients.NewPatient(ecpr, "Ukendt"), "tester")
-    assert patients.get_patient(ctx, f" {cpr[:6]}-{cpr[6:]} ").cpr == cpr
-    assert patients.get_patient(ctx, ecpr.lower()).cpr == ecpr
+    registration.register_patient(ctx, registration.NewPatient(ecpr, "Ukendt"), "tester")
+    assert registration.get_patient(ctx, f" {cpr[:6]}-{cpr[6:]} ").cpr == cpr
+    assert registration.get_patient(ctx, ecpr.lower()).cpr == ecpr
     with pytest.raises(UnknownPatient):
-        patients.get_patient(ctx, random_cpr())
+        registration.get_patient(ctx, random_cpr())
 
 
 def test_merge_moves_referrals_and_old_number_finds_the_survivor(ctx):
@@ -129,9 +133,9 @@ def test_merge_moves_referrals_and_old_number_finds_the_survivor(ctx):
     moved = [new_referral(ctx, source).id, new_referral(ctx, source).id]
     kept = new_referral(ctx, target).id
     survivor = patients.merge_patients(ctx, source, target, REASON, "tester")
-    source_id = patients.get_patient(ctx, target).merges[0].source_id
+    source_id = registration.get_patient(ctx, target).merges[0].source_id
     assert survivor.cpr == target
-    assert patients.get_patient(ctx, source).id == survivor.id
+    assert registration.get_patient(ctx, source).id == survivor.id
     assert referral_owner_ids(ctx, [*moved, kept]) == {survivor.id}
     assert open_referral_ids(ctx, source) == {*moved, kept}
     for pid in (source_id, survivor.id):
@@ -144,12 +148,12 @@ def test_merge_moves_referrals_and_old_number_finds_the_survivor(ctx):
 def test_merge_of_replacement_number_into_real_cpr(ctx):
     """An unidentified trauma patient is later identified: orders follow (DOMAIN.md §2)."""
     ecpr = random_ecpr("0")
-    patients.register_patient(ctx, patients.NewPatient(ecpr, "Ukendt"), "tester")
+    registration.register_patient(ctx, registration.NewPatient(ecpr, "Ukendt"), "tester")
     ref = new_referral(ctx, ecpr, codes=("UXCC00", "UXRC00"))
     cpr = new_patient(ctx)
     survivor = patients.merge_patients(ctx, ecpr, cpr, REASON, "tester")
-    assert referrals.get_referral(ctx, ref.id).cpr == cpr
-    assert referrals.get_referral(ctx, ref.id).patient_id == survivor.id
+    assert referral_queries.get_referral(ctx, ref.id).cpr == cpr
+    assert referral_queries.get_referral(ctx, ref.id).patient_id == survivor.id
 
 
 def test_merge_into_itself_is_refused(ctx):
@@ -181,7 +185,7 @@ def test_merge_of_an_already_merged_record_is_refused(ctx):
     with pytest.raises(MergeRefused) as err:
         patients.merge_patients(ctx, a, c, REASON, "tester")
     assert err.value.field == "cpr"
-    assert patients.get_patient(ctx, a).cpr == b
+    assert registration.get_patient(ctx, a).cpr == b
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
@@ -215,12 +219,12 @@ def test_undo_moves_back_only_what_the_merge_moved(ctx):
     a_view = patients.undo_merge(ctx, merged.merges[0].id, "forkert patient", "tester")
     assert a_view.cpr == a
     assert a_view.merged_into_id is None
-    assert patients.get_patient(ctx, a).id == a_view.id != merged.id
+    assert registration.get_patient(ctx, a).id == a_view.id != merged.id
     assert open_referral_ids(ctx, a) == a_refs
     assert open_referral_ids(ctx, b) == b_refs | {later}
     for pid in (a_view.id, merged.id):
         assert len(patient_events(ctx, pid, "patient.merge-undone")) == 1
-    assert patients.get_patient(ctx, b).merges[0].undone_at == ctx.now()
+    assert registration.get_patient(ctx, b).merges[0].undone_at == ctx.now()
 
 
 def test_undo_twice_is_refused(ctx):
@@ -243,8 +247,8 @@ def test_chained_merges_follow_to_the_last_survivor(ctx):
     refs = {new_referral(ctx, x).id for x in (a, b, c)}
     patients.merge_patients(ctx, a, b, REASON, "tester")
     last = patients.merge_patients(ctx, b, c, REASON, "tester")
-    assert patients.get_patient(ctx, a).id == last.id
-    assert patients.get_patient(ctx, b).id == last.id
+    assert registration.get_patient(ctx, a).id == last.id
+    assert registration.get_patient(ctx, b).id == last.id
     assert referral_owner_ids(ctx, list(refs)) == {last.id}
     assert open_referral_ids(ctx, a) == refs
     assert all(f.count == 0 for f in run_checks(ctx))
@@ -257,7 +261,7 @@ def test_undo_is_refused_when_the_survivor_was_merged_again(ctx):
     with pytest.raises(MergeRefused) as err:
         patients.undo_merge(ctx, first, "fejl", "tester")
     assert "undo that merge first" in err.value.message
-    assert patients.get_patient(ctx, a).cpr == c
+    assert registration.get_patient(ctx, a).cpr == c
 
 
 def test_undo_of_chained_merges_in_reverse_order_restores_everyone(ctx):
@@ -269,7 +273,7 @@ def test_undo_of_chained_merges_in_reverse_order_restores_everyone(ctx):
     assert open_referral_ids(ctx, b) == refs[a] | refs[b]
     patients.undo_merge(ctx, first, "fejl", "tester")
     for x in (a, b, c):
-        assert patients.get_patient(ctx, x).cpr == x
+        assert registration.get_patient(ctx, x).cpr == x
         assert open_referral_ids(ctx, x) == refs[x]
     assert all(f.count == 0 for f in run_checks(ctx))
 
@@ -281,7 +285,7 @@ def test_merge_again_after_undo_makes_a_new_undoable_merge(ctx):
     patients.undo_merge(ctx, first, "fejl", "tester")
     again = patients.merge_patients(ctx, a, b, REASON, "tester").merges
     assert [m.id for m in again][0] == first and again[-1].id != first
-    assert referral_owner_ids(ctx, [ref]) == {patients.get_patient(ctx, b).id}
+    assert referral_owner_ids(ctx, [ref]) == {registration.get_patient(ctx, b).id}
     with pytest.raises(MergeRefused):
         patients.undo_merge(ctx, first, "fejl", "tester")
     patients.undo_merge(ctx, again[-1].id, "fejl", "tester")

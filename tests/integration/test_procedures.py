@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lysbord.domain.errors import IllegalTransition, InvalidValue, UnknownProcedure
 from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import booking, procedures, referrals
+from lysbord.services.pathway import booking, procedures, referral_queries
 from lysbord.services.pathway.procedures import Action
 from lysbord.store.models import Appointment, Event
 from tests.helpers import new_referral
@@ -148,7 +148,7 @@ def test_cancelling_every_procedure_closes_the_referral(ctx):
     ref = new_referral(ctx, codes=("UXCC00", "UXMA00"))
     first, second = (p.accession for p in ref.procedures)
     procedures.act(ctx, first, Action.CANCEL, "tester", WHY)
-    assert referrals.get_referral(ctx, ref.id).closed_at is None
+    assert referral_queries.get_referral(ctx, ref.id).closed_at is None
     detail = procedures.act(ctx, second, Action.CANCEL, "tester", WHY)
     closed = detail.referral
     assert closed.closed_at == ctx.now() and closed.close_reason == "ended: cancelled"
@@ -178,9 +178,9 @@ def test_mixed_endings_are_named_in_the_close_reason(ctx):
     ref = new_referral(ctx, codes=("UXCC00", "UXRC00"))
     first, second = (p.accession for p in ref.procedures)
     drive(ctx, first, "reported")
-    assert referrals.get_referral(ctx, ref.id).closed_at is None
+    assert referral_queries.get_referral(ctx, ref.id).closed_at is None
     procedures.act(ctx, second, Action.CANCEL, "tester", WHY)
-    assert referrals.get_referral(ctx, ref.id).close_reason == "ended: cancelled, reported"
+    assert referral_queries.get_referral(ctx, ref.id).close_reason == "ended: cancelled, reported"
 
 
 def test_release_only_from_on_hold_names_both_states(ctx):
@@ -206,7 +206,7 @@ def test_images_received_moves_completed_to_the_reading_queue(ctx, clock):
     ref = new_referral(ctx)
     acc = ref.procedures[0].accession
     drive(ctx, acc, "completed")
-    assert referrals.get_referral(ctx, ref.id).queue is Queue.AWAITING_IMAGES
+    assert referral_queries.get_referral(ctx, ref.id).queue is Queue.AWAITING_IMAGES
     clock.advance(minutes=10)
     detail = procedures.mark_images_received(ctx, acc, "pacs")
     assert detail.procedure.images_received_at == ctx.now()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from lysbord.dicomcodec.header import read_header
 from lysbord.dicomcodec.meta import file_meta
 from lysbord.domain.calendar import local_date
-from lysbord.services.archive import studies
+from lysbord.services.archive import assignment, studies
 from lysbord.services.archive.storing import InstanceIds, Received, StoreOutcome, store_instance
 from lysbord.services.core.context import Context
 from lysbord.services.operations.check import run_checks
@@ -242,7 +242,9 @@ def test_a_study_sent_again_after_assignment_keeps_the_assignment(ctx):
     )
     assert store(ctx, ds).new_study
     uid = ds.StudyInstanceUID
-    studies.assign_study(ctx, uid, studies.Assignment("tastefejl", accession=accession), "pacs")
+    assignment.assign_study(
+        ctx, uid, assignment.Assignment("tastefejl", accession=accession), "pacs"
+    )
     again = store(ctx, ds)  # the same instance, as a modality re-sends a whole study
     more, _ = send(ctx, patient_id=wrong, accession="WRONG1", study_uid=uid)  # and a new series
     after = studies.get_study(ctx, uid)

@@ -22,9 +22,9 @@ from lysbord.domain.errors import (
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import booking, procedures, referrals
+from lysbord.services.pathway import booking, procedures, referral_queries, referrals
 from lysbord.services.pathway.procedures import Action
-from lysbord.services.people import patients
+from lysbord.services.people import registration
 from lysbord.store.models import Event, Procedure, Referral
 from tests.helpers import new_patient, new_referral, random_cpr
 
@@ -33,7 +33,7 @@ T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 def stored(ctx: Context, referral_id: int) -> tuple[datetime, datetime | None, datetime | None]:
     """due_at, notify_by and earliest_at as read back from the database."""
-    view = referrals.get_referral(ctx, referral_id)
+    view = referral_queries.get_referral(ctx, referral_id)
     return view.due_at, view.notify_by, view.earliest_at
 
 
@@ -43,7 +43,7 @@ def count(ctx: Context, model: type) -> int:
 
 
 def listed(ctx: Context, **kwargs: object) -> tuple[list[int], int]:
-    page, total = referrals.list_referrals(ctx, referrals.ReferralFilter(**kwargs))  # type: ignore[arg-type]
+    page, total = referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(**kwargs))  # type: ignore[arg-type]
     return [r.id for r in page], total
 
 
@@ -119,7 +119,7 @@ def test_intake_records_received_and_requested_events(ctx):
 
 def test_referral_uses_patient_preferred_site_unless_given(ctx):
     cpr = random_cpr()
-    patients.register_patient(ctx, patients.NewPatient(cpr, "Berg", "", "BBB"), "tester")
+    registration.register_patient(ctx, registration.NewPatient(cpr, "Berg", "", "BBB"), "tester")
     assert new_referral(ctx, cpr).preferred_site == "BBB"
     assert new_referral(ctx, cpr, preferred_site="AAA").preferred_site == "AAA"
 
@@ -286,5 +286,5 @@ def test_list_refuses_bad_filters(ctx, kwargs, field):
 
 def test_get_unknown_referral_is_not_found(ctx):
     with pytest.raises(NotFound) as err:
-        referrals.get_referral(ctx, 424242)
+        referral_queries.get_referral(ctx, 424242)
     assert err.value.field == "referral_id"

@@ -46,7 +46,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations.check import run_checks
 from lysbord.services.pathway import booking, procedures, referrals, tracker
 from lysbord.services.pathway.procedures import FREES_SLOT, TARGETS, Action
-from lysbord.services.people import patients
+from lysbord.services.people import patients, registration
 from lysbord.store.db import make_engine
 from lysbord.store.models import Appointment, Event, Procedure, Referral, Room, Slot
 from lysbord.store.uow import Database
@@ -271,8 +271,8 @@ class Walk(RuleBasedStateMachine):
             expected = E.InvalidValue
         elif cpr in self.m.cprs:
             expected = E.DuplicateIdentifier
-        cmd = patients.NewPatient(cpr, name, "Åse")
-        view = self.attempt(expected, lambda: patients.register_patient(self.ctx, cmd, "walk"))
+        cmd = registration.NewPatient(cpr, name, "Åse")
+        view = self.attempt(expected, lambda: registration.register_patient(self.ctx, cmd, "walk"))
         if view is not None:
             self.m.cprs[cpr], self.m.merged_into[view.id] = view.id, None
             self.m.events += 1
@@ -409,7 +409,7 @@ class Walk(RuleBasedStateMachine):
         for rid in moved:
             self.m.refs[rid].patient = tgt
         self.m.events += 2
-        assert patients.get_patient(self.ctx, src_cpr).id == tgt
+        assert registration.get_patient(self.ctx, src_cpr).id == tgt
 
     @precondition(lambda self: self.m.merges)
     @rule(i=IDX, reason=REASONS)

@@ -17,7 +17,7 @@ from lysbord.services.operations import check
 from lysbord.services.pathway import booking, procedures, tracker
 from lysbord.services.pathway.procedures import Action
 from lysbord.services.pathway.views import ReferralView
-from lysbord.services.people import patients
+from lysbord.services.people import registration
 from lysbord.web import queries_work
 from tests.helpers import new_referral, random_cpr
 
@@ -134,7 +134,7 @@ def test_overdue_once_the_clock_passes_the_deadline(ctx, clock):
 
 def test_overdue_list_names_a_patient_without_given_name_plainly(ctx, clock):
     cpr = random_cpr()
-    patients.register_patient(ctx, patients.NewPatient(cpr, "Ukendt"), "tester")
+    registration.register_patient(ctx, registration.NewPatient(cpr, "Ukendt"), "tester")
     new_referral(ctx, cpr, priority=Priority.ACUTE)
     clock.advance(hours=5)
     (item,) = tracker.board(ctx).overdue_list

@@ -20,7 +20,7 @@ from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import booking, mpps, procedures, referrals, reports
+from lysbord.services.pathway import booking, mpps, procedures, referral_queries, reports
 from lysbord.services.pathway.booking import SlotSearch
 from lysbord.services.pathway.mpps import ScheduledRef, StepReport
 from lysbord.services.pathway.procedures import Action
@@ -243,7 +243,7 @@ def test_a_typed_in_referral_gets_its_deadline_and_goes_to_booking(
     assert done.status_code == 303 and done.headers["location"].startswith("/booking/")
     page = web.get(done.headers["location"])
     assert page.status_code == 200 and "Henvisningen er modtaget" in page.text
-    [ref] = referrals.list_referrals(ctx, referrals.ReferralFilter(cpr=cpr))[0]
+    [ref] = referral_queries.list_referrals(ctx, referral_queries.ReferralFilter(cpr=cpr))[0]
     assert ref.priority == Priority.CANCER_PATHWAY and ref.referring_unit == "Egen læge"
     assert send(cpr="0101").status_code == 422
 

@@ -19,7 +19,7 @@ from lysbord.dicom.server import DicomDoor
 from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
 from lysbord.services.operations.check import run_checks
-from lysbord.services.pathway import booking, procedures, referrals, tracker
+from lysbord.services.pathway import booking, procedures, referral_queries, tracker
 from lysbord.store.archive_models import Instance, Series, Study
 from lysbord.web.queries_work import reading_list
 from tests.dicomdata import ct_series
@@ -123,7 +123,7 @@ def test_a_ct_thorax_from_referral_to_awaiting_report(
             s.scalars(select(Instance.id).join(Series).where(Series.study_id == study.id)).all()
         )
         assert count == 4
-    view = referrals.get_referral(ctx, referral.id)
+    view = referral_queries.get_referral(ctx, referral.id)
     assert view.queue == Queue.AWAITING_REPORT
     assert tracker.board(ctx).by_queue.get(Queue.AWAITING_REPORT.value) == 1
 

@@ -30,7 +30,7 @@ from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
 from lysbord.services.operations import region
 from lysbord.services.pathway import tracker
-from lysbord.services.people import patients
+from lysbord.services.people import registration
 
 __all__ = ["build_demo", "region_exists"]
 
@@ -137,8 +137,8 @@ def _open_slots(ctx: Context, progress: Progress, first: date, days_after: int) 
 def _register(runner: Runner, people: list[Person], progress: Progress) -> None:
     ctx = runner.at(runner.now - timedelta(days=REGISTERED_DAYS_AGO))
     for p in progress.track(people, description="Patients"):
-        cmd = patients.NewPatient(p.cpr, p.family_name, p.given_name, p.site)
-        patients.register_patient(ctx, cmd, ACTOR)
+        cmd = registration.NewPatient(p.cpr, p.family_name, p.given_name, p.site)
+        registration.register_patient(ctx, cmd, ACTOR)
 
 
 def _summary(console: Console, ctx: Context, made: Made, today: date) -> None:

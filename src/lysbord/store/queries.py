@@ -123,3 +123,14 @@ def active_appointment(session: Session, procedure_id: int) -> Appointment | Non
         Appointment.procedure_id == procedure_id, Appointment.active.is_(True)
     )
     return session.scalars(stmt).first()
+
+
+def typed_number(text: str) -> str:
+    """A person number as a clerk or a message typed it, as stored: no dashes, upper case."""
+    return text.strip().replace("-", "").upper()
+
+
+def lock_patients(s: Session, *patient_ids: int) -> None:
+    """Lock patient rows in id order (no deadlock between two mergers), then re-read them."""
+    stmt = select(Patient).where(Patient.id.in_(patient_ids)).order_by(Patient.id)
+    s.scalars(stmt.with_for_update().execution_options(populate_existing=True)).all()

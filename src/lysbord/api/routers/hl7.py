@@ -13,8 +13,8 @@ from lysbord.config.hl7 import CHARSETS
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import AdminActor
 from lysbord.http.paging import Offset
-from lysbord.services.messaging import inbox
-from lysbord.services.messaging.inbox import MessageDetail, MessageView
+from lysbord.services.messaging import inbox_queries, inbox_replay
+from lysbord.services.messaging.inbox_queries import MessageDetail, MessageView
 
 router = APIRouter(prefix="/hl7/messages", tags=["hl7"])
 
@@ -52,8 +52,8 @@ def list_messages(
     offset: Offset = 0,
 ) -> Page[MessageView]:
     """Inbound HL7 messages, newest first, with their outcome and reason (administrators)."""
-    flt = inbox.InboxFilter(status, type, cpr, limit, offset)
-    items, total = inbox.list_messages(ctx, flt)
+    flt = inbox_queries.InboxFilter(status, type, cpr, limit, offset)
+    items, total = inbox_queries.list_messages(ctx, flt)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -61,7 +61,7 @@ def list_messages(
 def get_message(message_id: int, ctx: ContextDep, _: AdminActor) -> Hl7MessagePublic:
     """One inbound message: the bytes received, the answer sent, the outcome (administrators:
     the raw messages carry every patient's CPR)."""
-    return _public(inbox.get_message(ctx, message_id))
+    return _public(inbox_queries.get_message(ctx, message_id))
 
 
 @router.post("/{message_id}/replay")
@@ -69,11 +69,11 @@ def replay(
     message_id: int, request: Request, ctx: ContextDep, actor: AdminActor
 ) -> Hl7MessagePublic:
     """Apply a rejected message again once its cause is fixed (409 if it was applied)."""
-    return _public(inbox.replay(ctx, message_id, actor, _hl7_reader(request)))
+    return _public(inbox_replay.replay(ctx, message_id, actor, _hl7_reader(request)))
 
 
-def _hl7_reader(request: Request) -> inbox.Reader:
+def _hl7_reader(request: Request) -> inbox_replay.Reader:
     """The HL7 door's reading of a message, handed over by the app factory (``lysbord.app``)
     so that this door need not import that one."""
-    read: inbox.Reader = request.app.state.hl7_reader
+    read: inbox_replay.Reader = request.app.state.hl7_reader
     return read

@@ -9,7 +9,7 @@ from lysbord.http.context import ContextDep
 from lysbord.http.deps import ClerkActor
 from lysbord.services.archive import priors
 from lysbord.services.archive.views import RegionStudy
-from lysbord.services.people import patients
+from lysbord.services.people import patients, registration
 from lysbord.services.people.views import PatientView
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -18,14 +18,14 @@ router = APIRouter(prefix="/patients", tags=["patients"])
 @router.post("", status_code=201)
 def register_patient(body: PatientCreate, ctx: ContextDep, actor: ClerkActor) -> PatientView:
     """Register a patient by CPR or replacement number."""
-    cmd = patients.NewPatient(body.cpr, body.family_name, body.given_name, body.preferred_site)
-    return patients.register_patient(ctx, cmd, actor)
+    cmd = registration.NewPatient(body.cpr, body.family_name, body.given_name, body.preferred_site)
+    return registration.register_patient(ctx, cmd, actor)
 
 
 @router.get("/{cpr}")
 def get_patient(cpr: str, ctx: ContextDep) -> PatientView:
     """A patient by any identifier, following merges to the surviving record."""
-    return patients.get_patient(ctx, cpr)
+    return registration.get_patient(ctx, cpr)
 
 
 @router.get("/{cpr}/studies")
@@ -39,7 +39,7 @@ def add_identifier(
     cpr: str, body: IdentifierCreate, ctx: ContextDep, actor: ClerkActor
 ) -> PatientView:
     """Give the patient a further number; every number keeps finding the same record."""
-    return patients.add_identifier(ctx, cpr, body.number, body.reason, actor)
+    return registration.add_identifier(ctx, cpr, body.number, body.reason, actor)
 
 
 @router.post("/{cpr}/merge")

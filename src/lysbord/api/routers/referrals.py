@@ -12,7 +12,7 @@ from lysbord.domain.tracking import Queue
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import ClerkActor
 from lysbord.http.paging import Offset
-from lysbord.services.pathway import referrals
+from lysbord.services.pathway import referral_queries, referrals
 from lysbord.services.pathway.views import ReferralView
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
@@ -40,12 +40,12 @@ def list_referrals(
     offset: Offset = 0,
 ) -> Page[ReferralView]:
     """Referrals, most urgent deadline first, one page at a time with the total."""
-    flt = referrals.ReferralFilter(cpr, state, priority, site, overdue, limit, offset)
-    items, total = referrals.list_referrals(ctx, flt)
+    flt = referral_queries.ReferralFilter(cpr, state, priority, site, overdue, limit, offset)
+    items, total = referral_queries.list_referrals(ctx, flt)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/{referral_id}")
 def get_referral(referral_id: int, ctx: ContextDep) -> ReferralView:
     """One referral with its procedures, queue and flags."""
-    return referrals.get_referral(ctx, referral_id)
+    return referral_queries.get_referral(ctx, referral_id)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from lysbord.api.schemas import Page
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import RadiographerActor
-from lysbord.services.archive import studies
+from lysbord.services.archive import assignment, studies
 from lysbord.services.archive.studies import StudyView
 
 router = APIRouter(tags=["studies"])
@@ -47,8 +47,8 @@ def assign_study(
     study_uid: str, body: StudyAssign, ctx: ContextDep, actor: RadiographerActor
 ) -> StudyView:
     """Assign a study to a procedure or a patient; its effective patient and accession follow."""
-    cmd = studies.Assignment(body.reason, body.accession, body.cpr, body.reassign)
-    return studies.assign_study(ctx, study_uid, cmd, actor)
+    cmd = assignment.Assignment(body.reason, body.accession, body.cpr, body.reassign)
+    return assignment.assign_study(ctx, study_uid, cmd, actor)
 
 
 @router.get("/studies")

@@ -32,15 +32,12 @@ from sqlalchemy.orm import Session
 from lysbord.config import Settings
 from lysbord.domain.calendar import local_date
 from lysbord.domain.errors import UnknownPatient
-from lysbord.domain.workflow import ProcedureState
-from lysbord.services.archive import grouped
+from lysbord.services.archive.linking import link_study, refusal
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
-from lysbord.services.people.views import dicom_name, primary_identifiers
 from lysbord.store.archive_models import Series, Study
 from lysbord.store.models import (
     Appointment,
-    Patient,
     Procedure,
     ProcedureCode,
     Referral,
@@ -95,100 +92,6 @@ def _placed(study: Study) -> bool:
     )
 
 
-def link_study(
-    s: Session, study: Study, procedure: Procedure, *, actor: str, at: datetime, how: str
-) -> None:
-    """Bind study and procedure; the procedure now has its images, the study its patient."""
-    referral = s.get_one(Referral, procedure.referral_id)
-    before = identity(study)
-    study.procedure_id, study.unmatched_reason = procedure.id, None
-    identify(s, study, s.get_one(Patient, referral.patient_id), procedure.accession or "")
-    if study.site_id is None:
-        study.site_id = _appointment_site_id(s, procedure.id)
-    if procedure.images_received_at is None:
-        procedure.images_received_at = at
-    record(
-        s,
-        "procedure.images-received",
-        actor=actor,
-        at=at,
-        patient_id=referral.patient_id,
-        referral_id=referral.id,
-        procedure_id=procedure.id,
-        study_uid=study.study_uid,
-        matched_by=how,
-        **changes(before, study),
-    )
-    grouped.share_images(s, procedure, study.study_uid, actor=actor, at=at)
-
-
-def unlink_study(s: Session, study: Study, *, actor: str, at: datetime, reason: str) -> None:
-    """Take a study off its procedure; without other images (its own or its group's) the
-    procedure, and each of its group left with none, waits for them again."""
-    if study.procedure_id is None:
-        return
-    procedure = s.get_one(Procedure, study.procedure_id, with_for_update=True)
-    referral = s.get_one(Referral, procedure.referral_id)
-    study.procedure_id = None
-    s.flush()
-    if not grouped.studies_of(s, [procedure.id]):
-        procedure.images_received_at = None
-    record(
-        s,
-        "procedure.images-unlinked",
-        actor=actor,
-        at=at,
-        patient_id=referral.patient_id,
-        referral_id=referral.id,
-        procedure_id=procedure.id,
-        reason=reason,
-        study_uid=study.study_uid,
-    )
-    grouped.unshare_images(s, procedure, study.study_uid, actor=actor, at=at, reason=reason)
-
-
-def refusal(s: Session, study: Study, procedure: Procedure) -> str | None:
-    """Why this study cannot be this procedure's images, or None; locks the procedure."""
-    s.execute(select(Procedure.id).where(Procedure.id == procedure.id).with_for_update())
-    if procedure.state == ProcedureState.CANCELLED:
-        return f"procedure {procedure.accession} is cancelled"
-    other = other_study_uid(s, study, procedure)
-    if other is not None:
-        return f"procedure {procedure.accession} already has study {other}"
-    return None
-
-
-def other_study_uid(s: Session, study: Study, procedure: Procedure) -> str | None:
-    """The UID of another study linked to this procedure, if there is one."""
-    stmt = select(Study.study_uid).where(
-        Study.procedure_id == procedure.id, Study.study_uid != study.study_uid
-    )
-    return s.scalars(stmt.limit(1)).first()
-
-
-def changes(before: dict[str, str], study: Study) -> dict[str, Any]:
-    """``from``/``to`` of an event that corrected a study's effective values."""
-    return {"from": before, "to": identity(study)}
-
-
-def identity(study: Study) -> dict[str, str]:
-    """The effective values a correction changes, for the from/to of its event."""
-    return {
-        "patient_key": study.patient_key,
-        "patient_name": study.patient_name,
-        "accession": study.accession,
-    }
-
-
-def identify(s: Session, study: Study, patient: Patient, accession: str | None = None) -> None:
-    """Give the study this patient: its primary number and name (and an accession, if given)."""
-    study.patient_id = patient.id
-    study.patient_key = primary_identifiers(s, [patient.id]).get(patient.id, study.patient_key)
-    study.patient_name = dicom_name(patient)[:200]
-    if accession is not None:
-        study.accession = accession[:16]
-
-
 def peer_site(settings: Settings, calling_ae: str) -> str | None:
     """The site code a configured DICOM peer belongs to, if it says."""
     ae = calling_ae.strip()
@@ -205,16 +108,6 @@ def acquiring_site_id(settings: Settings, s: Session, calling_ae: str) -> int | 
         return room_site
     code = peer_site(settings, ae)
     return s.scalars(select(Site.id).where(Site.code == code)).first() if code else None
-
-
-def _appointment_site_id(s: Session, procedure_id: int) -> int | None:
-    stmt = (
-        select(Room.site_id)
-        .join(Slot, Slot.room_id == Room.id)
-        .join(Appointment, Appointment.slot_id == Slot.id)
-        .where(Appointment.procedure_id == procedure_id, Appointment.active.is_(True))
-    )
-    return s.scalars(stmt).first()
 
 
 def _patient_id(s: Session, patient_key: str) -> int | None:

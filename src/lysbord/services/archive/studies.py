@@ -1,4 +1,4 @@
-"""The studies in the archive, the unmatched queue, and a person's assignment of a study.
+"""The studies in the archive and the unmatched queue (a person's assignment: ``assignment``).
 
 A study is in exactly one of three situations (``lysbord check`` proves it):
 ``linked`` to a procedure; ``unmatched``, waiting in the queue with its reason; or
@@ -6,12 +6,6 @@ A study is in exactly one of three situations (``lysbord check`` proves it):
 e.g. brought from another hospital or taken off-worklist and never ordered): then
 ``unmatched_reason`` is empty, ``procedure_id`` is empty, and the last
 ``study.assigned`` event of the study says ``to_accession: null``.
-
-Assignment corrects the study's effective patient key (the patient's primary number),
-patient name (DICOM PN ``Family^Given``) and accession; ``received_*`` keep what the
-modality sent. A study already linked or assigned moves again only when the request
-says ``reassign`` (a second look at a person's decision must be deliberate); its old
-procedure then waits for images again, unless it is already reported on them.
 """
 
 from __future__ import annotations
@@ -22,22 +16,12 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import Conflict, InvalidValue, NotFound, UnknownPatient
-from lysbord.domain.workflow import ProcedureState
-from lysbord.services.archive.reconcile import (
-    changes,
-    identify,
-    identity,
-    link_study,
-    refusal,
-    unlink_study,
-)
+from lysbord.domain.errors import InvalidValue, NotFound, UnknownPatient
 from lysbord.services.archive.views import StudyCounts, study_counts
 from lysbord.services.core.context import Context
-from lysbord.services.core.events import record
 from lysbord.store.archive_models import Series, Study
 from lysbord.store.models import Patient, PatientIdentifier, Procedure, Site
-from lysbord.store.queries import patient_by_identifier, procedure_by_accession
+from lysbord.store.queries import patient_by_identifier
 
 LINKED, UNMATCHED, PATIENT_ONLY, UNRECONCILED = "linked", "unmatched", "patient", "unreconciled"
 
@@ -80,16 +64,6 @@ class StudyFilter:
     offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """Exactly one of ``accession`` (link to that procedure) or ``cpr`` (patient only)."""
-
-    reason: str
-    accession: str | None = None
-    cpr: str | None = None
-    reassign: bool = False
-
-
 def list_unmatched(ctx: Context, limit: int = 50, offset: int = 0) -> tuple[list[StudyView], int]:
     """The unmatched queue, newest arrival first, and how many wait in all."""
     _check_page(limit, offset)
@@ -115,126 +89,15 @@ def list_studies(ctx: Context, flt: StudyFilter) -> tuple[list[StudyView], int]:
 
 def get_study(ctx: Context, study_uid: str) -> StudyView:
     with ctx.uow(readonly=True) as uow:
-        return study_views(ctx, uow.session, [_study(uow.session, study_uid)])[0]
+        return study_views(ctx, uow.session, [study_row(uow.session, study_uid)])[0]
 
 
-def assign_study(ctx: Context, study_uid: str, cmd: Assignment, actor: str) -> StudyView:
-    """A person says whose images these are: a procedure (by accession) or a patient only."""
-    _check_assignment(cmd)
-    now = ctx.now()
-    with ctx.uow() as uow:
-        s = uow.session
-        study = _study(s, study_uid, for_update=True)
-        old = _situation(study)
-        target = _target(s, study, cmd)
-        _check_reassign(s, study, cmd, old)
-        before = identity(study)
-        if isinstance(target, Procedure):
-            if study.procedure_id not in (None, target.id):
-                unlink_study(s, study, actor=actor, at=now, reason=cmd.reason)
-            link_study(s, study, target, actor=actor, at=now, how="assigned by a person")
-        else:
-            unlink_study(s, study, actor=actor, at=now, reason=cmd.reason)
-            _assign_to_patient(s, study, target)
-        _record_assignment(s, study, target, old, before, cmd, actor, now)
-        view = study_views(ctx, s, [study])[0]
-        uow.commit()
-    return view
-
-
-def _check_assignment(cmd: Assignment) -> None:
-    if not cmd.reason.strip():
-        raise InvalidValue("an assignment needs a reason", field="reason")
-    given = [f for f in ("accession", "cpr") if (getattr(cmd, f) or "").strip()]
-    if not given:
-        raise InvalidValue("give the accession number or the cpr to assign to", field="accession")
-    if len(given) == 2:
-        raise InvalidValue("give either accession or cpr, not both", field="cpr", value=cmd.cpr)
-
-
-def _study(s: Session, study_uid: str, *, for_update: bool = False) -> Study:
+def study_row(s: Session, study_uid: str, *, for_update: bool = False) -> Study:
     stmt = select(Study).where(Study.study_uid == study_uid.strip())
     study = s.scalars(stmt.with_for_update() if for_update else stmt).first()
     if study is None:
         raise NotFound("no study has this Study Instance UID", field="study_uid", value=study_uid)
     return study
-
-
-def _target(s: Session, study: Study, cmd: Assignment) -> Procedure | Patient:
-    """The procedure or patient named, refused if it cannot take this study."""
-    if cmd.accession and cmd.accession.strip():
-        procedure, _ = procedure_by_accession(s, cmd.accession.strip())
-        problem = refusal(s, study, procedure)
-        if problem is not None:
-            raise Conflict(problem, field="accession", value=cmd.accession)
-        return procedure
-    key = (cmd.cpr or "").strip().replace("-", "").upper()
-    return patient_by_identifier(s, key, field="cpr")
-
-
-def _situation(study: Study) -> str:
-    if study.procedure_id is not None:
-        return LINKED
-    if study.unmatched_reason is not None:
-        return UNMATCHED
-    return PATIENT_ONLY if study.patient_id is not None else UNRECONCILED
-
-
-def _check_reassign(s: Session, study: Study, cmd: Assignment, old: str) -> None:
-    """Moving a study a person or the matcher already placed must be asked for explicitly."""
-    if old in (UNMATCHED, UNRECONCILED):
-        return
-    where = "linked to a procedure" if old == LINKED else "assigned to a patient"
-    if not cmd.reassign:
-        raise Conflict(
-            f"the study is already {where}; send reassign: true to move it",
-            field="reassign",
-            value=study.study_uid,
-        )
-    if old == LINKED:
-        procedure = s.get_one(Procedure, study.procedure_id)
-        if procedure.state == ProcedureState.REPORTED and cmd.accession != procedure.accession:
-            raise Conflict(
-                f"procedure {procedure.accession} is reported on these images; "
-                "they cannot be moved away from it",
-                field="reassign",
-                value=study.study_uid,
-            )
-
-
-def _assign_to_patient(s: Session, study: Study, patient: Patient) -> None:
-    """Patient only: no procedure, out of the queue; an accession of ours would mislead."""
-    ours = s.scalar(select(exists().where(Procedure.accession == study.accession)))
-    accession = "" if study.accession and ours else study.accession
-    study.unmatched_reason = None
-    identify(s, study, patient, accession)
-
-
-def _record_assignment(
-    s: Session,
-    study: Study,
-    target: Procedure | Patient,
-    old: str,
-    before: dict[str, str],
-    cmd: Assignment,
-    actor: str,
-    at: datetime,
-) -> None:
-    procedure = target if isinstance(target, Procedure) else None
-    record(
-        s,
-        "study.assigned",
-        actor=actor,
-        at=at,
-        patient_id=study.patient_id,
-        referral_id=procedure.referral_id if procedure else None,
-        procedure_id=procedure.id if procedure else None,
-        reason=cmd.reason,
-        study_uid=study.study_uid,
-        was=old,
-        to_accession=procedure.accession if procedure else None,
-        **changes(before, study),
-    )
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -334,7 +197,7 @@ def _view(
     site = sites.get(st.site_id) if st.site_id else peers.get(st.calling_ae.strip())
     return StudyView(
         study_uid=st.study_uid,
-        status=_situation(st),
+        status=situation(st),
         patient_id=st.patient_id,
         patient_key=st.patient_key,
         patient_name=st.patient_name,
@@ -355,3 +218,11 @@ def _view(
         procedure_state=procedure[1] if procedure else None,
         unmatched_reason=st.unmatched_reason,
     )
+
+
+def situation(study: Study) -> str:
+    if study.procedure_id is not None:
+        return LINKED
+    if study.unmatched_reason is not None:
+        return UNMATCHED
+    return PATIENT_ONLY if study.patient_id is not None else UNRECONCILED

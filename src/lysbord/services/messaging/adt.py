@@ -18,7 +18,7 @@ from lysbord.domain.cpr import parse_person_number
 from lysbord.domain.errors import InvalidValue, UnknownPatient
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
-from lysbord.services.people.patients import NewPatient, add_number, register
+from lysbord.services.people.registration import NewPatient, add_number, register
 from lysbord.store.models import Patient, PatientIdentifier
 from lysbord.store.queries import patient_by_identifier
 

@@ -18,14 +18,9 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
-    ColumnElement,
-    String,
     Table,
-    func,
     insert,
-    literal,
     select,
-    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,12 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
-from lysbord.domain.errors import Conflict, DomainError, NotFound
+from lysbord.domain.errors import DomainError
 from lysbord.services.core.context import Context
-from lysbord.services.core.events import record
 from lysbord.store.db import CompiledOnce
 from lysbord.store.hl7_models import Hl7Message
-from lysbord.store.queries import numbers_of_person
 
 log = logging.getLogger(__name__)
 
@@ -81,71 +74,6 @@ class Outcome:
 
 Apply = Callable[[Session, datetime], Outcome]
 Refuse = Callable[[DomainError], Outcome]
-#: How the HL7 door reads a stored message again: its apply and refuse (``replay``).
-Reader = Callable[[Context, bytes], tuple[Apply, Refuse]]
-
-
-@dataclass(frozen=True, slots=True)
-class MessageView:
-    """An inbox entry without its bytes (the list)."""
-
-    id: int
-    received_at: datetime
-    updated_at: datetime
-    peer: str
-    sender_app: str
-    sender_facility: str
-    control_id: str | None
-    message_type: str
-    version: str
-    charset: str
-    cpr: str | None
-    status: str
-    reason: str | None
-    location: str | None
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class MessageDetail:
-    """An inbox entry with the bytes received and the answer given."""
-
-    message: MessageView
-    raw: bytes
-    answer: bytes | None
-
-
-def view(row: Hl7Message) -> MessageView:
-    return MessageView(
-        row.id,
-        row.received_at,
-        row.updated_at,
-        row.peer,
-        row.sender_app,
-        row.sender_facility,
-        row.control_id,
-        row.message_type,
-        row.version,
-        row.charset,
-        row.cpr,
-        row.status,
-        row.reason,
-        row.location,
-        row.attempts,
-    )
-
-
-def detail(row: Hl7Message) -> MessageDetail:
-    return MessageDetail(view(row), row.raw, row.answer)
-
-
-@dataclass(frozen=True, slots=True)
-class InboxFilter:
-    status: str | None = None
-    message_type: str | None = None
-    cpr: str | None = None
-    limit: int = 50
-    offset: int = 0
 
 
 def receive(ctx: Context, msg: Received, apply: Apply, refuse: Refuse) -> bytes:
@@ -330,83 +258,3 @@ def _insert_unless_stored(dialect: str) -> ClauseElement:
 _INSERT_UNLESS_STORED = CompiledOnce(
     _insert_unless_stored, [c.name for c in _MESSAGES.c if c.name != "id"]
 )
-
-
-def _finish(row: Hl7Message, outcome: Outcome, now: datetime) -> None:
-    row.status, row.answer = outcome.status, outcome.answer
-    row.reason, row.location = outcome.reason, outcome.location
-    row.attempts = (row.attempts or 0) + 1
-    row.updated_at = now
-
-
-def replay(ctx: Context, message_id: int, actor: str, read: Reader) -> MessageDetail:
-    """Apply a rejected (or failed) message again, after its cause was fixed."""
-    now = ctx.now()
-    with ctx.uow() as uow:
-        s = uow.session
-        row = _replayable(s, message_id)
-        apply, refuse = read(ctx, row.raw)
-        try:
-            outcome = apply(s, now)
-        except DomainError as exc:
-            refused = refuse(exc)
-        else:
-            _finish(row, outcome, now)
-            record(s, "hl7.replayed", actor=actor, at=now, message_id=row.id, status=APPLIED)
-            uow.commit()
-            return detail(row)
-    with ctx.uow() as uow:
-        s = uow.session
-        row = _replayable(s, message_id)
-        _finish(row, refused, now)
-        record(s, "hl7.replayed", actor=actor, at=now, message_id=row.id, status=refused.status)
-        uow.commit()
-        return detail(row)
-
-
-def _replayable(s: Session, message_id: int) -> Hl7Message:
-    row = s.get(Hl7Message, message_id, with_for_update=True)
-    if row is None:
-        raise NotFound("no such HL7 message", field="message_id", value=message_id)
-    if row.status == APPLIED:
-        raise Conflict("the message was applied already", field="message_id", value=message_id)
-    return row
-
-
-def get_message(ctx: Context, message_id: int) -> MessageDetail:
-    with ctx.uow(readonly=True) as uow:
-        row = uow.session.get(Hl7Message, message_id)
-        if row is None:
-            raise NotFound("no such HL7 message", field="message_id", value=message_id)
-        return detail(row)
-
-
-def list_messages(ctx: Context, flt: InboxFilter) -> tuple[list[MessageView], int]:
-    """One page, newest first, and how many matched in all."""
-    stmt = select(Hl7Message)
-    if flt.status:
-        stmt = stmt.where(Hl7Message.status == flt.status)
-    if flt.message_type:
-        kind = flt.message_type.strip().upper()
-        stmt = stmt.where(Hl7Message.message_type.startswith(kind, autoescape=True))
-    if flt.cpr:
-        stmt = stmt.where(_of_person(flt.cpr))
-    with ctx.uow(readonly=True) as uow:
-        s = uow.session
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        page = stmt.order_by(Hl7Message.id.desc()).limit(flt.limit).offset(flt.offset)
-        return [view(row) for row in s.scalars(page)], total
-
-
-def _of_person(cpr: str) -> ColumnElement[bool]:
-    """Messages received under any number the person ever had, merged records included.
-
-    A clerk asks by the number in front of them, which after a merge (A40, or by hand) or
-    a new number (A47) may be the old one: the same messages must come back either way.
-    The number as typed also matches literally, so the messages of a patient not (yet)
-    registered are still found. It joins the person's numbers in one list rather than an
-    OR, which would keep PostgreSQL from the index on ``cpr`` (a scan of the inbox).
-    """
-    number = cpr.strip().replace("-", "")
-    as_typed = select(literal(number, String()))
-    return Hl7Message.cpr.in_(union(numbers_of_person(number.upper()), as_typed))

@@ -27,13 +27,12 @@ from lysbord.domain.workflow import ProcedureState, check_transition
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import move
 from lysbord.services.pathway.views import AppointmentView
+from lysbord.store.free_slots import SlotWindow, free_slots
 from lysbord.store.models import Appointment, Procedure, Referral
 from lysbord.store.queries import active_appointment, site_by_code
 from lysbord.store.slot_queries import (
     Need,
     SlotFacts,
-    SlotWindow,
-    free_slots,
     procedure_need,
     procedure_to_book,
     slot_to_book,

@@ -9,17 +9,12 @@ a moved study gets the survivor's primary number and name as its effective value
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lysbord.domain.cpr import IdKind, PersonNumber, parse_person_number
 from lysbord.domain.errors import (
-    DuplicateIdentifier,
-    InvalidCpr,
     InvalidValue,
     MergeRefused,
     NotFound,
@@ -34,140 +29,12 @@ from lysbord.services.people.views import (
 )
 from lysbord.store.archive_models import Study
 from lysbord.store.models import Patient, PatientIdentifier, PatientMerge, Procedure, Referral
-from lysbord.store.queries import patient_by_identifier, site_by_code, survivor
-
-NATIONAL_ISSUER = "CPR"
-
-
-@dataclass(frozen=True, slots=True)
-class NewPatient:
-    cpr: str
-    family_name: str
-    given_name: str = ""
-    preferred_site: str | None = None
-
-
-def issuer_for(number: PersonNumber, region_issuer: str) -> str:
-    """D-eCPR numbers are unique only within the region that issued them (DOMAIN.md §2)."""
-    return region_issuer if number.kind is IdKind.D_ECPR else NATIONAL_ISSUER
-
-
-def register_patient(ctx: Context, cmd: NewPatient, actor: str) -> PatientView:
-    number = parse_person_number(cmd.cpr)
-    if not cmd.family_name.strip():
-        raise InvalidValue("must not be empty", field="family_name")
-    with ctx.uow() as uow:
-        s = uow.session
-        patient = register(s, number, cmd, ctx.settings.region_issuer, actor, ctx.now())
-        view = patient_view(s, patient)
-        uow.commit()
-    return view
-
-
-def register(
-    s: Session, number: PersonNumber, cmd: NewPatient, region: str, actor: str, now: datetime
-) -> Patient:
-    """Register in the caller's transaction (the HL7 inbox commits it with its message)."""
-    site_id = (
-        site_by_code(s, cmd.preferred_site, field="preferred_site").id
-        if cmd.preferred_site
-        else None
-    )
-    patient = Patient(
-        family_name=cmd.family_name.strip(),
-        given_name=cmd.given_name.strip(),
-        birth_date=number.birth_date,
-        sex=number.sex,
-        preferred_site_id=site_id,
-        created_at=now,
-    )
-    s.add(patient)
-    s.flush()
-    _add_identifier(s, patient, number, region)
-    record(
-        s,
-        "patient.registered",
-        actor=actor,
-        at=now,
-        patient_id=patient.id,
-        cpr=number.value,
-        kind_of_number=number.kind.value,
-    )
-    return patient
-
-
-def _add_identifier(s: Session, patient: Patient, number: PersonNumber, region: str) -> None:
-    ident = PatientIdentifier(
-        patient_id=patient.id,
-        kind=number.kind.value,
-        value=number.value,
-        issuer=issuer_for(number, region),
-    )
-    try:
-        with s.begin_nested():
-            s.add(ident)
-    except IntegrityError:
-        raise DuplicateIdentifier(
-            "a patient with this number is already registered", field="cpr", value=number.formatted
-        ) from None
-
-
-def add_identifier(ctx: Context, cpr: str, number: str, reason: str, actor: str) -> PatientView:
-    """A further number for the same person (a new CPR, the real CPR after an e-CPR).
-
-    DOMAIN.md §2: a person who gets a new number is never a new patient; every number
-    they ever had keeps finding the one record.
-    """
-    try:
-        parsed = parse_person_number(number)
-    except InvalidCpr as exc:
-        raise InvalidCpr(exc.reason, field="number", value=number) from None
-    if not reason.strip():
-        raise InvalidValue("a new number needs a reason", field="reason")
-    with ctx.uow() as uow:
-        s = uow.session
-        patient = patient_by_identifier(s, _normal(cpr))
-        add_number(s, patient, parsed, ctx.settings.region_issuer, reason, actor, ctx.now())
-        view = patient_view(s, patient)
-        uow.commit()
-    return view
-
-
-def add_number(
-    s: Session,
-    patient: Patient,
-    number: PersonNumber,
-    region: str,
-    reason: str,
-    actor: str,
-    now: datetime,
-) -> None:
-    """Add a number in the caller's transaction, with its event."""
-    _lock(s, patient.id)
-    try:
-        _add_identifier(s, patient, number, region)
-    except DuplicateIdentifier as exc:
-        raise DuplicateIdentifier(exc.reason, field="number", value=number.formatted) from None
-    record(
-        s,
-        "patient.identifier-added",
-        actor=actor,
-        at=now,
-        patient_id=patient.id,
-        reason=reason,
-        number=number.value,
-        kind_of_number=number.kind.value,
-    )
-
-
-def get_patient(ctx: Context, cpr: str) -> PatientView:
-    """Find by any identifier the patient ever had, merged records included."""
-    with ctx.uow(readonly=True) as uow:
-        return patient_view(uow.session, patient_by_identifier(uow.session, _normal(cpr)))
-
-
-def _normal(text: str) -> str:
-    return text.strip().replace("-", "").upper()
+from lysbord.store.queries import (
+    lock_patients,
+    patient_by_identifier,
+    survivor,
+    typed_number,
+)
 
 
 def merge_patients(
@@ -232,7 +99,7 @@ def undo_merge(ctx: Context, merge_id: int, reason: str, actor: str) -> PatientV
         merge = s.get(PatientMerge, merge_id, with_for_update=True)
         if merge is None:
             raise NotFound("no such merge", field="merge_id", value=merge_id)
-        _lock(s, merge.source_id, merge.target_id)
+        lock_patients(s, merge.source_id, merge.target_id)
         source = s.get_one(Patient, merge.source_id)
         _check_undoable(s, merge, source)
         s.execute(
@@ -269,12 +136,12 @@ def _merge_parties(s: Session, source_cpr: str, target_cpr: str) -> tuple[Patien
     cycle), or A's referrals land on a B that was merged away meanwhile. A target
     merged away while we waited is followed to its survivor.
     """
-    source = patient_by_identifier(s, _normal(source_cpr), field="cpr", follow_merges=False)
-    target = patient_by_identifier(s, _normal(target_cpr), field="target_cpr")
-    _lock(s, source.id, target.id)
+    source = patient_by_identifier(s, typed_number(source_cpr), field="cpr", follow_merges=False)
+    target = patient_by_identifier(s, typed_number(target_cpr), field="target_cpr")
+    lock_patients(s, source.id, target.id)
     while target.merged_into_id is not None and target.id != source.id:
         target = survivor(s, target)  # merged meanwhile: its survivor is who was meant
-        _lock(s, source.id, target.id)
+        lock_patients(s, source.id, target.id)
     if source.merged_into_id is not None:
         raise MergeRefused(
             "this record was already merged into another", field="cpr", value=source_cpr
@@ -284,12 +151,6 @@ def _merge_parties(s: Session, source_cpr: str, target_cpr: str) -> tuple[Patien
             "a patient cannot be merged into itself", field="target_cpr", value=target_cpr
         )
     return source, target
-
-
-def _lock(s: Session, *patient_ids: int) -> None:
-    """Lock patient rows in id order (no deadlock between two mergers), then re-read them."""
-    stmt = select(Patient).where(Patient.id.in_(patient_ids)).order_by(Patient.id)
-    s.scalars(stmt.with_for_update().execution_options(populate_existing=True)).all()
 
 
 def _give_studies(s: Session, study_ids: list[int], patient: Patient) -> None:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import InvalidValue, LysbordError, NotFound
 from lysbord.services.operations.region import list_sites
-from lysbord.services.people import patients
+from lysbord.services.people import registration
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import (
     BOOKERS,
@@ -87,9 +87,9 @@ def register(
         "given_name": given_name,
         "preferred_site": preferred_site,
     }
-    cmd = patients.NewPatient(cpr, family_name, given_name, preferred_site or None)
+    cmd = registration.NewPatient(cpr, family_name, given_name, preferred_site or None)
     try:
-        view = patients.register_patient(ctx, cmd, user.username)
+        view = registration.register_patient(ctx, cmd, user.username)
     except LysbordError as exc:
         return _search(
             request, ctx, errors=field_errors(request, exc, "cpr"), new=typed, status_code=422

@@ -16,7 +16,7 @@ from lysbord.domain.errors import LysbordError
 from lysbord.domain.priorities import Priority
 from lysbord.http.paging import Offset
 from lysbord.services.operations.region import list_sites
-from lysbord.services.pathway import referrals, triage
+from lysbord.services.pathway import referral_queries, triage
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import (
     BOOKERS,
@@ -72,7 +72,7 @@ def _form(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    referral = referrals.get_referral(ctx, referral_id)
+    referral = referral_queries.get_referral(ctx, referral_id)
     return render(
         request,
         "referrals/triage.html",

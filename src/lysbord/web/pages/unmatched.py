@@ -5,7 +5,7 @@ someone says whose it is: a procedure (by accession number) or a patient only.
 Below them, the scanners' performed steps (MPPS) that named a scheduled step no
 procedure claims (``services.pathway.mpps_queue``), oldest first: shown so that a person
 finds the exam, to be read only (the studies it produced are assigned above).
-``services.archive.studies.assign_study`` checks the choice and corrects the study's effective
+``services.archive.assignment.assign_study`` checks the choice and corrects the study's effective
 patient and accession; the received values stay on record.
 """
 
@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.errors import LysbordError
 from lysbord.http.paging import Offset
-from lysbord.services.archive import studies
+from lysbord.services.archive import assignment, studies
 from lysbord.services.pathway import mpps_queue
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import CtxDep, R, field_errors, redirect
@@ -77,9 +77,9 @@ def assign(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Assign one study to a procedure or a patient; a refusal is shown in its row."""
-    cmd = studies.Assignment(reason, accession.strip() or None, cpr.strip() or None)
+    cmd = assignment.Assignment(reason, accession.strip() or None, cpr.strip() or None)
     try:
-        studies.assign_study(ctx, study_uid, cmd, user.username)
+        assignment.assign_study(ctx, study_uid, cmd, user.username)
     except LysbordError as exc:
         typed = {"accession": accession, "cpr": cpr, "reason": reason}
         errors = field_errors(request, exc, "accession")
