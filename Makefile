@@ -12,7 +12,7 @@ SERVE_PORTS = $(if $(PORT),--http-port $(PORT)) $(if $(DICOM_PORT),--dicom-port 
 
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install system-deps bench-deps viewer web-test-deps run demo check test lint format bench clean
+.PHONY: help ports install system-deps bench-deps viewer web-test-deps run demo check test lint format bench clean
 
 help:
 	@echo "make run    - install, create a demo region in ./$(DATA_DIR) if empty, serve it"
@@ -31,6 +31,13 @@ install: $(STAMP)
 
 # DCMTK's command-line tools are the DICOM clients of the tests (Debian package dcmtk).
 # Headless Chromium (Debian's, driven by Playwright) runs the browser tests.
+# `make run PORT=abc` stops here, before anything is installed or built.
+ports:
+	@for p in $(PORT) $(DICOM_PORT) $(HL7_PORT); do \
+	  case $$p in *[!0-9]*) echo "make run: '$$p' is not a port number (1-65535)" >&2; exit 2;; esac; \
+	  [ $$p -ge 1 ] && [ $$p -le 65535 ] || { echo "make run: $$p is not a port number (1-65535)" >&2; exit 2; }; \
+	done
+
 system-deps:
 	@command -v storescu >/dev/null && command -v chromium >/dev/null && command -v strace >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq dcmtk chromium chromium-driver strace; }
 
@@ -65,7 +72,7 @@ $(AXE_STAMP):
 
 web-test-deps: system-deps $(AXE_STAMP)
 
-run: install viewer
+run: ports install viewer
 	$(VENV)/bin/lysbord demo --data-dir $(DATA_DIR) --if-empty
 	$(VENV)/bin/lysbord serve --data-dir $(DATA_DIR) $(SERVE_PORTS)
 

@@ -41,12 +41,18 @@ def serve(
     data_dir: DataDir = None,
     database_url: DbUrl = None,
     config: ConfigFile = None,
-    http_port: Annotated[int | None, typer.Option(help="HTTP port [8300]")] = None,
-    dicom_port: Annotated[int | None, typer.Option(help="DICOM port [11112]")] = None,
-    hl7_port: Annotated[int | None, typer.Option(help="HL7 MLLP port [2575]")] = None,
+    http_port: Annotated[
+        int | None, typer.Option(help="HTTP port [8300]", min=0, max=65535)
+    ] = None,
+    dicom_port: Annotated[
+        int | None, typer.Option(help="DICOM port [11112]", min=0, max=65535)
+    ] = None,
+    hl7_port: Annotated[
+        int | None, typer.Option(help="HL7 MLLP port [2575]", min=0, max=65535)
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1]")] = None,
 ) -> None:
-    """Serve the HTTP door (REST API, and the other doors as they come)."""
+    """Serve every door: HTTP (REST API, web pages, DICOMweb and the viewer), DICOM and HL7."""
     from lysbord.server import serve as run
 
     settings = _settings(
@@ -77,7 +83,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed")] = 2026,
     if_empty: Annotated[bool, typer.Option(help="Do nothing if a region exists")] = False,
 ) -> None:
-    """Create the capital region's demo: 9 hospitals, rooms, slots, patients, referrals."""
+    """Create the capital region's demo: 9 hospitals, their rooms and a year of slots, patients
+    with referrals in every state, one user per role, and the scanners' DICOM peers."""
     from lysbord.demo import build_demo, region_exists
     from lysbord.demo.peers_file import write_peers_file
     from lysbord.services.operations.region import list_sites
