@@ -35,7 +35,7 @@ from bench.orthanc import (
     ORTHANC,
     Peer,
     configuration,
-    free_port,
+    free_ports,
     http_ok,
     lysbord,
     lysbord_database,
@@ -107,7 +107,7 @@ def orthanc_dicomweb() -> Iterator[Peer]:
     if shutil.which(ORTHANC) is None or not Path(PLUGIN).is_file():
         raise RuntimeError(f"{ORTHANC} or {PLUGIN} missing: run 'make bench-deps'")
     with temp_folder("lysbord-bench-orthanc-dicomweb-") as folder:
-        http_port, dicom_port = free_port(), free_port()
+        http_port, dicom_port = free_ports(2)
         config = configuration(folder, http_port, dicom_port, None)
         config |= {"Plugins": [PLUGIN], "DicomWeb": {"Enable": True, "Root": "/dicomweb/"}}
         (folder / "orthanc.json").write_text(json.dumps(config))

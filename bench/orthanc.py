@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -58,10 +58,14 @@ class Peer:
     pid: int = 0  # leads the server's process group (start_new_session): its CPU is counted
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports: each socket stays bound until all are chosen, so the
+    kernel cannot hand out one port twice (which once gave DICOM and HL7 the same)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -169,7 +173,7 @@ def orthanc(move_to: Peer | None = None, *, dicomweb: bool = False) -> Iterator[
     if shutil.which(ORTHANC) is None:
         raise RuntimeError(f"{ORTHANC} not found: run 'make bench-deps' (installs orthanc)")
     with temp_folder("lysbord-bench-orthanc-") as folder:
-        http_port, dicom_port = free_port(), free_port()
+        http_port, dicom_port = free_ports(2)
         config = folder / "orthanc.json"
         settings = configuration(folder, http_port, dicom_port, move_to, dicomweb)
         config.write_text(json.dumps(settings))
@@ -249,10 +253,10 @@ def lysbord_cli(*args: str, folder: Path, url: str | None) -> list[str]:
 @contextmanager
 def lysbord(folder: Path, url: str | None, backend: str) -> Iterator[Peer]:
     """``lysbord serve`` on free ports over ``folder``/``url``, ready for DICOM; then stopped."""
-    http_port, dicom_port = free_port(), free_port()
+    http_port, dicom_port, hl7_port = free_ports(3)  # two servers at once must not share 2575
     cmd = lysbord_cli("serve", folder=folder, url=url)
     cmd += ["--http-port", str(http_port), "--dicom-port", str(dicom_port)]
-    cmd += ["--hl7-port", str(free_port())]  # two servers at once must not share 2575
+    cmd += ["--hl7-port", str(hl7_port)]
     log = folder / "serve.log"
     proc = start_process(cmd, lysbord_env(), log)
     db_url = url or f"sqlite:///{folder / 'lysbord.db'}"
