@@ -63,7 +63,8 @@ def test_clerk_inbox_triage_and_tracker(
 def test_radiographer_day_list_and_unmatched_queue(
     page: Page, sign_in, ctx: Context, screenshot, check_a11y
 ) -> None:
-    accs = [new_referral(ctx).procedures[0].accession for _ in range(3)]
+    refs = [new_referral(ctx) for _ in range(3)]
+    accs = [ref.procedures[0].accession for ref in refs]
     starts = []
     for acc in accs:
         offer = booking.find_slots(ctx, SlotSearch(acc, sites=["AAA"], limit=1))[0]
@@ -80,6 +81,14 @@ def test_radiographer_day_list_and_unmatched_queue(
     expect(first.locator(".state")).to_have_text("Ankommet")
     second.get_by_role("button", name="Udeblevet").click()
     expect(second.locator(".state")).to_have_text("Udeblevet")
+    first.get_by_role("button", name="Start undersøgelse").click()
+    expect(page.get_by_role("status")).to_have_text("Undersøgelsen er startet.")
+    send(ctx, patient_id=refs[0].cpr, accession=accs[0], count=2)  # as the scanner sends
+    first.get_by_label("Forventede billeder").fill("2")
+    first.get_by_role("button", name="Afslut").click()
+    expect(page.get_by_role("status")).to_have_text("Undersøgelsen er afsluttet.")
+    expect(first.locator(".state")).to_have_text("Udført")
+    expect(first.locator(".images")).to_contain_text("2 af 2")
     expect(page.locator(f"#row-{accs[2]} .state")).to_have_text("I gang")
     check_a11y(page)
     screenshot(page, "day-list")

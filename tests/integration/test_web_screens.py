@@ -25,7 +25,7 @@ from lysbord.services.pathway.booking import SlotSearch
 from lysbord.services.pathway.mpps import ScheduledRef, StepReport
 from lysbord.services.pathway.procedures import Action
 from lysbord.web import i18n
-from lysbord.web.pages.rooms import DESK_ACTIONS
+from lysbord.web.pages.rooms import ACTIONS
 from tests.helpers import new_patient, new_referral, random_cpr
 from tests.integration.test_mpps_service import uid
 from tests.web_fixtures import csrf_of, signed_in
@@ -211,7 +211,7 @@ def test_every_state_queue_priority_and_flash_has_both_languages() -> None:
     """The keys the screens build from values (``t("state." ~ p.state)``, flash messages)."""
     built = {f"state.{s.value}" for s in ProcedureState}
     built |= {f"queue.{q.value}" for q in Queue} | {f"priority.{p.value}" for p in Priority}
-    built |= {f"rooms.done_{a}" for a in DESK_ACTIONS} | {f"rooms.weekday_{d}" for d in range(7)}
+    built |= {f"rooms.done_{a}" for a in ACTIONS} | {f"rooms.weekday_{d}" for d in range(7)}
     built |= {"sex.M", "sex.F", "queue.none"}
     assert sorted(built - set(i18n.catalog())) == []
 

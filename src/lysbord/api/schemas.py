@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from pydantic import AwareDatetime, BaseModel, Field
 
 from lysbord.domain.priorities import Priority
+from lysbord.services.pathway.examination import MAX_IMAGES
 
 T = TypeVar("T")
 
@@ -44,6 +45,18 @@ class ReasonBody(BaseModel):
 
 class OptionalReason(BaseModel):
     reason: str | None = Field(None, max_length=2000)
+
+
+class Completion(BaseModel):
+    """``complete`` by hand: how many images to expect; none said, they follow."""
+
+    images_expected: int | None = Field(None, ge=1, le=MAX_IMAGES)
+
+
+class Repeat(BaseModel):
+    """A technical repeat during the examination, and why."""
+
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class ReferralCreate(BaseModel):

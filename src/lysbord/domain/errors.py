@@ -86,7 +86,20 @@ class SlotUnsuitable(Conflict):
 
 
 class IllegalTransition(Conflict):
-    pass
+    """The state machine said no. ``current`` and ``target`` (state names, when the machine
+    itself refused) let a door say it in its own language."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        current: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        self.current, self.target = current, target
+        super().__init__(reason, field=field, value=value)
 
 
 class MergeRefused(Conflict):

@@ -68,7 +68,11 @@ def check_transition(current: ProcedureState, target: ProcedureState) -> None:
     else:
         hint = f"{current} is final"
     raise IllegalTransition(
-        f"cannot go from {current} to {target} ({hint})", field="state", value=str(target)
+        f"cannot go from {current} to {target} ({hint})",
+        field="state",
+        value=str(target),
+        current=current.value,
+        target=target.value,
     )
 
 

@@ -169,6 +169,8 @@ class Procedure(Base):
     study_uid: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     images_received_at: Mapped[datetime | None]
+    #: How many images the radiographer expects, said at completion; None: not said (they follow).
+    images_expected: Mapped[int | None]
     updated_at: Mapped[datetime]
 
 

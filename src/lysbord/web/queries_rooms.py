@@ -11,17 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import local_date, start_of_local_day
 from lysbord.domain.errors import NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.people.views import display_name, primary_identifiers
-from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
+from lysbord.store.archive_models import (
+    Instance,
+    PerformedStep,
+    PerformedStepProcedure,
+    Series,
+    Study,
+)
 from lysbord.store.models import (
     Appointment,
     Block,
+    Event,
     Patient,
     Procedure,
     ProcedureCode,
@@ -55,6 +62,17 @@ class DayItem:
     cpr: str
     patient_name: str
     mpps_status: str | None
+    images_expected: int | None = None  # as said at completion by hand
+    series: tuple[SeriesCount, ...] = ()  # what the scanner has sent, series by series
+    repeats: int = 0  # technical repeats recorded during the examination
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesCount:
+    modality: str
+    number: str
+    description: str
+    images: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +126,8 @@ def day_list(ctx: Context, room_id: int, day: date) -> list[DayItem]:
         patient_ids = {ref.patient_id for *_, ref in rows}
         patients = {p.id: p for p in s.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
         numbers = primary_identifiers(s, patient_ids)
-        steps = _mpps(s, [p.id for _, _, p, _, _ in rows])
+        ids = [p.id for _, _, p, _, _ in rows]
+        steps, series, repeats = _mpps(s, ids), _series(s, ids), _repeats(s, ids)
         latest = {p.id: a.id for a, _, p, _, _ in rows}  # a no-show shows only its last time
         return [
             DayItem(
@@ -122,6 +141,9 @@ def day_list(ctx: Context, room_id: int, day: date) -> list[DayItem]:
                 numbers.get(ref.patient_id, ""),
                 display_name(patients[ref.patient_id]),
                 steps.get(p.id),
+                p.images_expected,
+                tuple(series.get(p.id, ())),
+                repeats.get(p.id, 0),
             )
             for a, slot, p, name, ref in rows
             if a.active or latest[p.id] == a.id
@@ -138,6 +160,40 @@ def _mpps(s: Session, procedure_ids: list[int]) -> dict[int, str]:
         .order_by(PerformedStep.id)
     ).tuples()
     return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
+
+
+def _series(s: Session, procedure_ids: list[int]) -> dict[int, list[SeriesCount]]:
+    """The images received for each procedure's linked study, per series in number order."""
+    rows = s.execute(
+        select(
+            Study.procedure_id,
+            Series.modality,
+            Series.series_number,
+            Series.description,
+            func.count(Instance.id),
+        )
+        .join(Series, Series.study_id == Study.id)
+        .join(Instance, Instance.series_id == Series.id)
+        .where(Study.procedure_id.in_(procedure_ids))
+        .group_by(Study.procedure_id, Series.id)
+        .order_by(Study.procedure_id, Series.series_number, Series.id)
+    ).tuples()
+    found: dict[int, list[SeriesCount]] = {}
+    for procedure_id, modality, number, description, images in rows:
+        if procedure_id is not None:
+            found.setdefault(procedure_id, []).append(
+                SeriesCount(modality, number, description, images)
+            )
+    return found
+
+
+def _repeats(s: Session, procedure_ids: list[int]) -> dict[int, int]:
+    rows = s.execute(
+        select(Event.procedure_id, func.count())
+        .where(Event.procedure_id.in_(procedure_ids), Event.kind == "procedure.repeated")
+        .group_by(Event.procedure_id)
+    ).tuples()
+    return {procedure_id: n for procedure_id, n in rows if procedure_id is not None}
 
 
 def calendar(ctx: Context, room_id: int, first: date, days: int) -> dict[date, list[CalendarSlot]]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from lysbord.api.schemas import OptionalReason
+from lysbord.api.schemas import Completion, OptionalReason, Repeat
 from lysbord.domain.access import Role
 from lysbord.http.context import ContextDep
 from lysbord.http.deps import Reader, check_role
-from lysbord.services.pathway import procedures
+from lysbord.services.pathway import examination, procedures
 from lysbord.services.pathway.procedures import Action
 from lysbord.services.pathway.views import ProcedureDetail
 
@@ -33,6 +33,26 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
 @router.get("/{accession}")
 def get_procedure(accession: str, ctx: ContextDep) -> ProcedureDetail:
     """A procedure by accession number: its state, referral and every event."""
+    return procedures.get_procedure(ctx, accession)
+
+
+@router.post("/{accession}/complete")
+def complete(
+    accession: str, request: Request, ctx: ContextDep, user: Reader, body: Completion | None = None
+) -> ProcedureDetail:
+    """Completed by hand, as MPPS would: with ``images_expected``, or none (they follow)."""
+    actor = check_role(ctx, request, user, ACTION_ROLES[Action.COMPLETE])
+    examination.complete(ctx, accession, actor, body.images_expected if body else None)
+    return procedures.get_procedure(ctx, accession)
+
+
+@router.post("/{accession}/repeat")
+def repeat(
+    accession: str, body: Repeat, request: Request, ctx: ContextDep, user: Reader
+) -> ProcedureDetail:
+    """A technical repeat of an examination in progress (409 otherwise), with its reason."""
+    actor = check_role(ctx, request, user, (Role.radiographer,))
+    examination.repeat(ctx, accession, body.reason, actor)
     return procedures.get_procedure(ctx, accession)
 
 

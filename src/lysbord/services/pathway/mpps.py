@@ -181,7 +181,9 @@ def _naming(procedure: Procedure) -> Iterator[None]:
     try:
         yield
     except IllegalTransition as exc:
-        raise IllegalTransition(f"{procedure.accession}: {exc.reason}") from exc
+        raise IllegalTransition(
+            f"{procedure.accession}: {exc.reason}", current=exc.current, target=exc.target
+        ) from exc
 
 
 def _start_procedure(

@@ -1,8 +1,10 @@
-"""The rooms: the radiographers' day list (arrive / no-show) and the day and week calendar.
+"""The rooms: the radiographers' day list, where they run the examination, and the calendar.
 
 A room is named by its scanner's AE title in the address (``/rooms/AAACT1``): unique in
-the region and the name the worklist uses. The day list's states move with MPPS from
-the scanner (in progress, completed); the buttons here are the front desk's part.
+the region and the name the worklist uses. The day list runs the examination by hand
+(arrive, no-show, start, complete, discontinue, technical repeat) through the same use
+cases MPPS from the scanner drives (``services.pathway.examination``), so the two agree
+whichever comes first; it shows what the scanner has sent.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import LysbordError, NotFound
-from lysbord.services.pathway import procedures
+from lysbord.domain.errors import IllegalTransition, LysbordError, NotFound
+from lysbord.services.pathway import examination, procedures
 from lysbord.services.pathway.procedures import Action
 from lysbord.web.auth import CsrfForm, require
-from lysbord.web.pages.shared import BOOKERS, CtxDep, R, error_text, parse_day, redirect
+from lysbord.web.pages.shared import BOOKERS, CtxDep, R, error_text, parse_day, redirect, tr
 from lysbord.web.queries_rooms import calendar, day_list, room_by_ae, rooms
 from lysbord.web.templating import render
 
@@ -28,8 +30,11 @@ router = APIRouter()
 Radiographer = Annotated[CurrentUser, Depends(require(R.radiographer))]
 #: Booking staff look at a room's day and week too; only radiographers act on the day list.
 RoomReader = Annotated[CurrentUser, Depends(require(R.radiographer, *BOOKERS))]
-#: What the front desk does from the day list; the scanner reports the rest by MPPS.
-DESK_ACTIONS = {"arrive": Action.ARRIVE, "no-show": Action.NO_SHOW}
+#: The day list's actions that are a procedure action and nothing more.
+PLAIN_ACTIONS = {"arrive": Action.ARRIVE, "no-show": Action.NO_SHOW, "start": Action.START}
+#: The actions a person must give a reason for (the services refuse them without).
+REASONED = ("discontinue", "repeat")
+ACTIONS = (*PLAIN_ACTIONS, "complete", *REASONED)
 VIEWS = {"day": 1, "week": 7}
 
 
@@ -94,15 +99,45 @@ def act(
     accession: str,
     action: str,
     day: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    images: Annotated[str, Form()] = "",
 ) -> Response:
-    """Arrived or no-show, as the front desk sees it; the list shows the new state."""
-    if action not in DESK_ACTIONS:
+    """One step of the examination; the list shows the new state, or why not, in its row."""
+    if action not in ACTIONS:
         return _day(request, ctx, ae_title, day, error=action, status_code=404)
+    if action in REASONED and not reason.strip():
+        return _day(request, ctx, ae_title, day, tr(request, "rooms.reason_needed"), 422)
+    if images.strip() and _images(images) is None:
+        return _day(request, ctx, ae_title, day, tr(request, "rooms.images_invalid"), 422)
     try:
-        procedures.apply(ctx, accession, DESK_ACTIONS[action], user.username)
+        _perform(ctx, accession, action, user.username, reason, images)
+    except IllegalTransition as exc:
+        said = tr(request, "rooms.repeat_not_started") if action == "repeat" else None
+        return _day(request, ctx, ae_title, day, said or error_text(request, exc), 409)
     except LysbordError as exc:
         return _day(request, ctx, ae_title, day, error_text(request, exc), status_code=409)
     return redirect(f"/rooms/{ae_title}?day={day}", f"rooms.done_{action}")
+
+
+def _perform(
+    ctx: CtxDep, accession: str, action: str, actor: str, reason: str, images: str
+) -> None:
+    if action == "complete":
+        examination.complete(ctx, accession, actor, _images(images))
+    elif action == "discontinue":
+        procedures.apply(ctx, accession, Action.DISCONTINUE, actor, reason.strip())
+    elif action == "repeat":
+        examination.repeat(ctx, accession, reason, actor)
+    else:
+        procedures.apply(ctx, accession, PLAIN_ACTIONS[action], actor)
+
+
+def _images(typed: str) -> int | None:
+    """The number of images typed at completion; None when empty (they follow) or no count."""
+    text = typed.strip()
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= examination.MAX_IMAGES:
+        return int(text)
+    return None
 
 
 @router.get("/rooms/{ae_title}/calendar", response_class=HTMLResponse)

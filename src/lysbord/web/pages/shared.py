@@ -15,8 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import InvalidValue, LysbordError
+from lysbord.domain.errors import IllegalTransition, InvalidValue, LysbordError
 from lysbord.domain.priorities import Priority
+from lysbord.domain.workflow import TRANSITIONS, ProcedureState
 from lysbord.http.context import get_context
 from lysbord.services.core.context import Context
 from lysbord.web import i18n
@@ -40,9 +41,26 @@ def tr(request: Request, key: str, **fmt: object) -> str:
 
 def error_text(request: Request, exc: LysbordError) -> str:
     """The error in the page's language (by its kind), with the service's reason."""
+    if isinstance(exc, IllegalTransition) and exc.current and exc.target:
+        return _transition_text(request, ProcedureState(exc.current), ProcedureState(exc.target))
     key = f"err.{type(exc).__name__}"
     known = key in i18n.catalog()
     return tr(request, key if known else "err.generic", reason=exc.reason)
+
+
+def _transition_text(request: Request, current: ProcedureState, target: ProcedureState) -> str:
+    """A refused state change in words: where it is, where it was sent, where it may go."""
+    allowed = [s for s in ProcedureState if s in TRANSITIONS[current]]
+    said = tr(
+        request,
+        "err.transition",
+        current=tr(request, f"state.{current}"),
+        target=tr(request, f"state.{target}"),
+    )
+    if not allowed:
+        return f"{said} {tr(request, 'err.transition_final')}"
+    options = ", ".join(tr(request, f"state.{s}") for s in allowed)
+    return f"{said} {tr(request, 'err.transition_options', options=options)}"
 
 
 def field_errors(request: Request, exc: LysbordError, default_field: str) -> dict[str, str]:
