@@ -121,12 +121,8 @@ def new_referral(
     **kwargs: object,
 ) -> ReferralView:
     cpr = cpr or new_patient(ctx)
+    said = {"referring_unit": "Lungemedicinsk afd.", "clinical_question": "Mistanke om lungecancer"}
     cmd = referrals.NewReferral(
-        cpr=cpr,
-        referring_unit="Lungemedicinsk afd.",
-        clinical_question="Mistanke om lungecancer",
-        priority=priority,
-        procedures=list(codes),
-        **kwargs,
+        cpr=cpr, priority=priority, procedures=list(codes), **(said | kwargs)
     )  # type: ignore[arg-type]
     return referrals.create_referral(ctx, cmd, "tester")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from lysbord import __version__
 from lysbord.api.routers import (
+    acute,
     booking,
     hl7,
     mpps,
@@ -25,6 +26,7 @@ ROUTERS = (
     patients,
     referrals,
     reports,
+    acute,
     procedures,
     booking,
     tracker,

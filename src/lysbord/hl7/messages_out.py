@@ -153,14 +153,15 @@ def _oru(facts: MessageFacts, s: Hl7OutSettings) -> list[str]:
     report = facts.report
     if report is None:
         raise ValueError(f"{facts.message_type} without a report")
-    result = {"preliminary": "P", "final": "F", "corrected": "C"}[report.status]
+    result = {"preliminary": "P", "final": "F", "corrected": "C", "addendum": "C"}[report.status]
     code = "GDT^Report text^L"
     when, author = ts(report.written_at), esc(report.author)
+    flag = "AA" if report.acute else ""  # OBX-8, HL7 table 0078: critically abnormal
     obx = [
         _at(
             "OBX",
             {1: str(i), 2: "TX", 3: code, 4: str(report.version), 5: esc(line)}
-            | {11: result, 14: when, 16: author},
+            | {8: flag, 11: result, 14: when, 16: author},
         )
         for i, line in enumerate(report.text.splitlines() or [""], start=1)
     ]

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lysbord.store.models import Base, Id
@@ -66,3 +76,5 @@ class Report(Base):
     author: Mapped[str] = mapped_column(String(64))
     written_at: Mapped[datetime]
     written_by: Mapped[str] = mapped_column(String(64))
+    #: An acute finding: on the referring unit's list, and flagged abnormal in the ORU.
+    acute: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -33,6 +33,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/booking", "nav.booking", (R.booking_clerk, R.screening_coordinator)),
     NavItem("/rooms", "nav.rooms", (R.radiographer,)),
     NavItem("/reading", "nav.reading", (R.radiologist,)),
+    NavItem(
+        "/acute",
+        "nav.acute",
+        (R.radiologist, R.booking_clerk, R.screening_coordinator, R.manager),
+    ),
     NavItem("/unmatched", "nav.unmatched", (R.radiographer,)),
     NavItem("/tracker", "nav.tracker", (R.booking_clerk, R.screening_coordinator, R.manager)),
     NavItem("/status", "nav.status", (R.manager,)),

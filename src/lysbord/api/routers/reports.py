@@ -21,6 +21,13 @@ class ReportCreate(BaseModel):
     final: bool = Field(
         False, description="Final (reports the procedure; on a reported one: a correction)"
     )
+    acute: bool = Field(False, description="An acute finding: the ORU's OBX-8 says AA")
+
+
+class AddendumCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    author: str = Field(min_length=1, max_length=64, description="The radiologist who signs")
+    acute: bool = Field(False, description="Mark (or keep) an acute finding")
 
 
 @router.post(
@@ -44,7 +51,24 @@ def write_report(
         response.status_code = status.HTTP_200_OK
         return procedures.act(ctx, accession, Action.REPORT, actor)
     return reports.write_report(
-        ctx, accession, text=body.text, author=body.author, final=body.final, actor=actor
+        ctx,
+        accession,
+        text=body.text,
+        author=body.author,
+        final=body.final,
+        actor=actor,
+        acute=body.acute,
+    )
+
+
+@router.post("/{accession}/addendum", status_code=status.HTTP_201_CREATED)
+def add_addendum(
+    accession: str, body: AddendumCreate, ctx: ContextDep, actor: RadiologistActor
+) -> ReportView:
+    """An addendum under the signed report (409 if none is signed): a new version, sent as
+    a corrected result, the signed text kept above it."""
+    return reports.add_addendum(
+        ctx, accession, text=body.text, author=body.author, actor=actor, acute=body.acute
     )
 
 

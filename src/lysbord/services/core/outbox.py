@@ -43,7 +43,12 @@ ORDER_STATUS = {
     "on-hold": "HD",
 }
 # OBX-11 / OBR-25 result status for each kind of report event.
-REPORT_STATUS = {"report.preliminary": "P", "report.final": "F", "report.corrected": "C"}
+REPORT_STATUS = {
+    "report.preliminary": "P",
+    "report.final": "F",
+    "report.corrected": "C",
+    "report.addendum": "C",
+}
 _ENDS_VISIT = frozenset({"cancelled", "no-show", "on-hold"})
 _HAD_VISIT = frozenset({"booked", "arrived"})
 
@@ -98,6 +103,7 @@ class ReportFacts:
     text: str
     author: str
     written_at: str
+    acute: bool = False  # messages queued before reports could be acute say nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,4 +267,5 @@ def _report(report: Report) -> ReportFacts:
         text=report.text,
         author=report.author,
         written_at=report.written_at.isoformat(),
+        acute=report.acute,
     )

@@ -1,15 +1,20 @@
-"""Radiology reports: preliminary, final, and corrections that never overwrite.
+"""Radiology reports: preliminary, final, corrections and addenda that never overwrite.
 
 Each report written is a new version row. A final report moves the procedure
 ``completed → reported``; a further final report on a reported procedure is a
-correction (an addendum): a new version with status ``corrected`` and the move
-``reported → reported``, so the receiver gets a corrected result (OBX-11 = C)
-while the earlier versions stay on record. Each write appends its event, which
-puts the ORU^R01 in the outbox in the same transaction (services/core/outbox.py).
+correction: a new version with status ``corrected`` and the move ``reported →
+reported``. An addendum (``add_addendum``) is the same move for a report already
+signed, whose new version is the signed text with the addendum under it, dated and
+signed: the receiver gets the whole corrected result (OBX-11 = C) and every earlier
+version stays on record. A version may mark an acute finding (``acute``), which puts
+it on the referring unit's list and flags the ORU abnormal. Each write appends its
+event, which puts the ORU^R01 in the outbox in the same transaction
+(services/core/outbox.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,16 +22,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lysbord.domain.calendar import COPENHAGEN
 from lysbord.domain.errors import IllegalTransition, InvalidValue
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import move, record
 from lysbord.services.pathway.referrals import close_if_finished
+from lysbord.services.pathway.views import SIGNED_STATUSES, SignedReport, signed_reports
 from lysbord.store.models import Procedure, Referral
 from lysbord.store.outbox_models import Report
 from lysbord.store.queries import procedure_by_accession
 
 MAX_TEXT = 100_000
+ADDENDUM = "addendum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +47,18 @@ class ReportView:
     author: str
     written_at: datetime
     written_by: str
+    acute: bool = False
 
 
 def write_report(
-    ctx: Context, accession: str, *, text: str, author: str, final: bool, actor: str | None = None
+    ctx: Context,
+    accession: str,
+    *,
+    text: str,
+    author: str,
+    final: bool,
+    actor: str | None = None,
+    acute: bool = False,
 ) -> ReportView:
     """Keep a new version of the report; a final one reports the procedure."""
     _check(text, author)
@@ -59,6 +75,7 @@ def write_report(
             author=author.strip(),
             written_at=now,
             written_by=actor or author.strip(),
+            acute=acute,
         )
         s.add(report)
         s.flush()
@@ -66,6 +83,65 @@ def write_report(
         view = _view(report, accession)
         uow.commit()
     return view
+
+
+def add_addendum(
+    ctx: Context,
+    accession: str,
+    *,
+    text: str,
+    author: str,
+    actor: str | None = None,
+    acute: bool = False,
+) -> ReportView:
+    """An addendum under the signed report: a new version, the signed text kept above it."""
+    _check(text, author)
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        procedure, referral = procedure_by_accession(s, accession, for_update=True)
+        signed = _latest_signed(s, procedure.id)
+        if signed is None or procedure.state != ProcedureState.REPORTED:
+            raise IllegalTransition(
+                "an addendum needs a signed report", field="state", value=procedure.state
+            )
+        when = now.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H:%M")
+        report = Report(
+            procedure_id=procedure.id,
+            version=_next_version(s, procedure.id),
+            status=ADDENDUM,
+            text=f"{signed.text}\n\nTILLÆG {when} ({author.strip()}):\n{text.strip()}",
+            author=author.strip(),
+            written_at=now,
+            written_by=actor or author.strip(),
+            acute=acute or signed.acute,
+        )
+        s.add(report)
+        s.flush()
+        _record(s, procedure, referral, report, now)
+        view = _view(report, accession)
+        uow.commit()
+    return view
+
+
+def _latest_signed(s: Session, procedure_id: int) -> Report | None:
+    return s.scalars(
+        select(Report)
+        .where(Report.procedure_id == procedure_id, Report.status.in_(SIGNED_STATUSES))
+        .order_by(Report.version.desc())
+        .limit(1)
+    ).first()
+
+
+def signed_of_accessions(ctx: Context, accessions: Sequence[str]) -> dict[str, SignedReport]:
+    """The latest signed report of each of these procedures (a prior's, for the reader)."""
+    with ctx.uow(readonly=True) as uow:
+        s = uow.session
+        rows = s.execute(
+            select(Procedure.id, Procedure.accession).where(Procedure.accession.in_(accessions))
+        ).tuples()
+        ids = {pid: accession for pid, accession in rows if accession}
+        return {ids[pid]: report for pid, report in signed_reports(s, list(ids)).items()}
 
 
 def list_reports(ctx: Context, accession: str) -> list[ReportView]:
@@ -130,5 +206,5 @@ def _record(
 
 def _view(r: Report, accession: str) -> ReportView:
     return ReportView(
-        r.id, accession, r.version, r.status, r.text, r.author, r.written_at, r.written_by
+        r.id, accession, r.version, r.status, r.text, r.author, r.written_at, r.written_by, r.acute
     )

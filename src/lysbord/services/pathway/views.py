@@ -26,6 +26,7 @@ from lysbord.store.models import (
     Site,
     Slot,
 )
+from lysbord.store.outbox_models import Report
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,10 @@ class EventView:
     data: dict[str, Any]
 
 
+#: A report version that is signed: what the referring unit may act on.
+SIGNED_STATUSES = ("final", "corrected", "addendum")
+
+
 @dataclass(frozen=True, slots=True)
 class ProcedureView:
     id: int
@@ -71,6 +76,19 @@ class ProcedureView:
     images_received_at: datetime | None
     appointment: AppointmentView | None
     study: StudySummary | None = None
+    report: SignedReport | None = None  # its latest signed version
+
+
+@dataclass(frozen=True, slots=True)
+class SignedReport:
+    """What the patient's page and the referral show of a signed report: who, when, what."""
+
+    version: int
+    status: str
+    text: str
+    signed_by: str
+    signed_at: datetime
+    acute: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +167,7 @@ def procedure_views(
     )
     appointments = appointment_views(session, [p.id for p, _ in rows])
     studies = study_summaries(session, [p.id for p, _ in rows])
+    signed = signed_reports(session, [p.id for p, _ in rows])
     by_referral: dict[int, list[ProcedureView]] = defaultdict(list)
     for p, code in rows:
         by_referral[p.referral_id].append(
@@ -165,9 +184,23 @@ def procedure_views(
                 p.images_received_at,
                 appointments.get(p.id),
                 studies.get(p.id),
+                signed.get(p.id),
             )
         )
     return by_referral
+
+
+def signed_reports(session: Session, procedure_ids: Sequence[int]) -> dict[int, SignedReport]:
+    """Each procedure's latest signed report version (final, corrected or addendum)."""
+    rows = session.scalars(
+        select(Report)
+        .where(Report.procedure_id.in_(procedure_ids), Report.status.in_(SIGNED_STATUSES))
+        .order_by(Report.procedure_id, Report.version)
+    )
+    return {
+        r.procedure_id: SignedReport(r.version, r.status, r.text, r.author, r.written_at, r.acute)
+        for r in rows
+    }
 
 
 def referral_views(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lysbord.web.pages import auth, home, intake, status, users
+from lysbord.web.pages import acute, auth, home, intake, status, users
 from lysbord.web.pages import booking as booking_pages
 from lysbord.web.pages import patients as patient_pages
 from lysbord.web.pages import reading as reading_pages
@@ -20,6 +20,7 @@ PAGES = (
     booking_pages,
     room_pages,
     reading_pages,
+    acute,
     unmatched_pages,
     tracker_pages,
     status,
