@@ -14,7 +14,7 @@ event, which puts the ORU^R01 in the outbox in the same transaction
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,27 +62,11 @@ def write_report(
 ) -> ReportView:
     """Keep a new version of the report; a final one reports the procedure."""
     _check(text, author)
-    now = ctx.now()
-    with ctx.uow() as uow:
-        s = uow.session
-        procedure, referral = procedure_by_accession(s, accession, for_update=True)
-        status = _status(ProcedureState(procedure.state), final)
-        report = Report(
-            procedure_id=procedure.id,
-            version=_next_version(s, procedure.id),
-            status=status,
-            text=text.strip("\r\n"),
-            author=author.strip(),
-            written_at=now,
-            written_by=actor or author.strip(),
-            acute=acute,
-        )
-        s.add(report)
-        s.flush()
-        _record(s, procedure, referral, report, now)
-        view = _view(report, accession)
-        uow.commit()
-    return view
+
+    def version(s: Session, procedure: Procedure, now: datetime) -> _Version:
+        return _status(ProcedureState(procedure.state), final), text.strip("\r\n"), acute
+
+    return _keep(ctx, accession, author.strip(), actor, version)
 
 
 def add_addendum(
@@ -96,25 +80,46 @@ def add_addendum(
 ) -> ReportView:
     """An addendum under the signed report: a new version, the signed text kept above it."""
     _check(text, author)
-    now = ctx.now()
-    with ctx.uow() as uow:
-        s = uow.session
-        procedure, referral = procedure_by_accession(s, accession, for_update=True)
+
+    def version(s: Session, procedure: Procedure, now: datetime) -> _Version:
         signed = _latest_signed(s, procedure.id)
         if signed is None or procedure.state != ProcedureState.REPORTED:
             raise IllegalTransition(
                 "an addendum needs a signed report", field="state", value=procedure.state
             )
         when = now.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H:%M")
+        below = f"TILLÆG {when} ({author.strip()}):\n{text.strip()}"
+        return ADDENDUM, f"{signed.text}\n\n{below}", acute or signed.acute
+
+    return _keep(ctx, accession, author.strip(), actor, version)
+
+
+#: A new version's status, text and acute mark, worked out on the locked procedure.
+_Version = tuple[str, str, bool]
+
+
+def _keep(
+    ctx: Context,
+    accession: str,
+    author: str,
+    actor: str | None,
+    version: Callable[[Session, Procedure, datetime], _Version],
+) -> ReportView:
+    """Write one version and its event (and so its ORU) in one transaction."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        procedure, referral = procedure_by_accession(s, accession, for_update=True)
+        status, text, acute = version(s, procedure, now)
         report = Report(
             procedure_id=procedure.id,
             version=_next_version(s, procedure.id),
-            status=ADDENDUM,
-            text=f"{signed.text}\n\nTILLÆG {when} ({author.strip()}):\n{text.strip()}",
-            author=author.strip(),
+            status=status,
+            text=text,
+            author=author,
             written_at=now,
-            written_by=actor or author.strip(),
-            acute=acute or signed.acute,
+            written_by=actor or author,
+            acute=acute,
         )
         s.add(report)
         s.flush()
