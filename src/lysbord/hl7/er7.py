@@ -3,8 +3,8 @@
 Every message we send (answers and outbound alike) is written with these, so that two
 builders can never disagree on how a name, a number or a time looks. Pure: values in,
 text out. The version a message declares (MSH-12) decides a few things, asked through
-``since``: MSH-9 carries the message structure from v2.3.1 (v2.3.1 ch. 2, MSG), ERR's
-fields changed in v2.5, SCH-26/27 exist from v2.4.
+``since``: MSH-9 has a third component, the message structure, from v2.3.1; ERR's
+fields changed in v2.5; SCH-26/27 exist from v2.4.
 """
 
 from __future__ import annotations

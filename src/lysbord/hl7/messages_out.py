@@ -53,21 +53,20 @@ def render(
     return join([header, *body(facts, settings)])
 
 
+def _status(facts: MessageFacts, us: str) -> list[str]:
+    """PID, ORC and OBR of an order status message (ORM^O01 and OMI^O23 alike)."""
+    status = orc(facts, us, facts.order_status or "")
+    return [pid(facts.patient), status, obr(facts.order, us, facts.at)]
+
+
 def _orm(facts: MessageFacts, s: Hl7OutSettings) -> list[str]:
     o, us = facts.order, s.sending_application
-    zds = segment("ZDS", f"{esc(o.study_uid)}^{esc(us)}^Application^DICOM")
-    return [pid(facts.patient), orc(facts, us, facts.order_status or ""), obr(o, us, facts.at), zds]
+    return [*_status(facts, us), segment("ZDS", f"{esc(o.study_uid)}^{esc(us)}^Application^DICOM")]
 
 
 def _omi(facts: MessageFacts, s: Hl7OutSettings) -> list[str]:
-    o, us = facts.order, s.sending_application
-    status = orc(facts, us, facts.order_status or "")
-    return [
-        pid(facts.patient),
-        status,
-        obr(o, us, facts.at),
-        ipc(o.accession, o.study_uid, o.modality),
-    ]
+    o = facts.order
+    return [*_status(facts, s.sending_application), ipc(o.accession, o.study_uid, o.modality)]
 
 
 def _oru(facts: MessageFacts, s: Hl7OutSettings) -> list[str]:
