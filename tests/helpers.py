@@ -17,6 +17,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations.region import (
     CodeView,
     RoomSpec,
+    SiteContact,
     add_procedure_codes,
     add_site,
     open_slots,
@@ -60,6 +61,7 @@ def build_small_region(ctx: Context, weeks: int = 4) -> None:
             RoomSpec("MR1", "MR 1", "MR", "AAAMR1", hours(30)),
             RoomSpec("DX1", "Røntgen 1", "DX", "AAADX1", hours(10)),
         ],
+        SiteContact("Booking Alfa", "+45 0000 0001"),
     )
     add_site(
         ctx,
@@ -69,6 +71,7 @@ def build_small_region(ctx: Context, weeks: int = 4) -> None:
             RoomSpec("CT1", "CT 1", "CT", "BBBCT1", hours(30)),
             RoomSpec("US1", "UL 1", "US", "BBBUS1", hours(20)),
         ],
+        SiteContact("Booking Beta", "+45 0000 0002"),
     )
     first = ctx.now().date()
     open_slots(ctx, first, first + timedelta(weeks=weeks))

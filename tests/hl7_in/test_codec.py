@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lysbord.hl7.ack import Location, Problem, ack, esc
+from lysbord.hl7.ack import Location, Problem, ack
+from lysbord.hl7.er7 import esc
 from lysbord.hl7.mllp import Broken, Deframer, Frame, wrap
 from lysbord.hl7.parse import Hl7ParseError, header_of, parse
 

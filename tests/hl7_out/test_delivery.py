@@ -113,7 +113,7 @@ def test_rescheduling_and_cancelling_send_s13_and_s15(ctx: Context, receiver: Re
     ]
     s15 = receiver.messages[4]
     assert field(s15, "SCH", 25) == "Cancelled"
-    assert field(s15, "SCH", 6) == "^Cancelled: Patienten er indlagt"
+    assert field(s15, "SCH", 6) == "CANCELLED^Cancelled: Patienten er indlagt^L"
     assert field(s15, "SCH", 2) == f"{view.id}^LYSBORD"
     assert field(receiver.messages[5], "ORC", 16) == "^Henvisning trukket tilbage"
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from lysbord.config.hl7_out import Hl7Destination, Hl7OutSettings
-from lysbord.hl7.messages_out import esc, render, ts
+from lysbord.hl7.er7 import esc, ts
+from lysbord.hl7.messages_out import render
 from lysbord.hl7.outbound import read_ack
 from lysbord.hl7.parse import parse, segments, value
 from lysbord.services.core.outbox import (
@@ -62,7 +63,7 @@ def test_times_are_copenhagen_with_offset() -> None:
         ("appointment.cancelled", "booked", "requested", ["SIU^S15"]),
         ("procedure.cancelled", "booked", "cancelled", ["SIU^S15", "ORM^O01:CA"]),
         ("procedure.cancelled", "requested", "cancelled", ["ORM^O01:CA"]),
-        ("procedure.no-show", "booked", "no-show", ["SIU^S15"]),
+        ("procedure.no-show", "booked", "no-show", ["SIU^S26"]),
         ("procedure.on-hold", "requested", "on-hold", ["ORM^O01:HD"]),
         ("procedure.arrived", "booked", "arrived", []),
         ("procedure.in-progress", "arrived", "in-progress", ["ORM^O01:IP"]),
@@ -119,14 +120,16 @@ def test_oru_lines_status_and_escaped_text() -> None:
     assert (value(orc, 1), value(orc, 2), value(orc, 5)) == ("RE", "EHR-77", "CM")
 
 
-def test_siu_timing_and_version_231_has_no_structure() -> None:
+def test_siu_timing_and_the_order_numbers_v231_has_not() -> None:
     old = Hl7OutSettings(version="2.3.1")
     text = render(8, facts("SIU^S12", visit=VISIT), old, DEST)
     msh = text.split("\r")[0].split("|")
-    assert msh[8] == "SIU^S12" and msh[11] == "2.3.1"
+    assert msh[8] == "SIU^S12^SIU_S12" and msh[11] == "2.3.1"
     sch = next(line for line in text.split("\r") if line.startswith("SCH|")).split("|")
     assert sch[11] == "^^M15^20260601080000+0200^20260601081500+0200"
-    assert sch[25] == "Booked" and sch[27] == "LB00000042^LYSBORD"
+    assert len(sch) == 26 and sch[25] == "Booked"  # SCH-26/27 came in v2.4
+    new = render(8, facts("SIU^S12", visit=VISIT), Hl7OutSettings(), DEST)
+    assert new.split("\r")[1].split("|")[27] == "LB00000042^LYSBORD"
 
 
 @pytest.mark.parametrize(

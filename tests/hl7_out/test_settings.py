@@ -28,9 +28,31 @@ def test_destinations_from_toml(tmp_path: Path) -> None:
     (tmp_path / "lysbord.toml").write_text(TOML)
     out = load_settings(data_dir=tmp_path).hl7_out
     assert out.max_attempts == 3
-    assert out.subscribers("ORU") == ["ehr", "ris2"]
-    assert out.subscribers("SIU") == ["ris2"]
+    assert [d.name for d in out.subscribed("ORU")] == ["ehr", "ris2"]
+    assert [d.name for d in out.subscribed("SIU")] == ["ris2"]
     assert out.destination("ris2") is not None and out.destination("nope") is None
+    ris2 = out.destination("ris2")
+    assert ris2 is not None and (ris2.no_show, ris2.order_status) == ("SIU^S26", "ORM^O01")
+
+
+def test_a_destination_may_take_the_practice_over_the_standard(tmp_path: Path) -> None:
+    practice = 'no_show = "SIU^S15"\norder_status = "OMI^O23"\n'
+    (tmp_path / "lysbord.toml").write_text(TOML + practice)
+    ris2 = load_settings(data_dir=tmp_path).hl7_out.destination("ris2")
+    assert ris2 is not None
+    assert [ris2.sent_as(t) for t in ("SIU^S26", "ORM^O01", "SIU^S12")] == [
+        "SIU^S15",
+        "OMI^O23",
+        "SIU^S12",
+    ]
+
+
+def test_omi_is_refused_before_v25(tmp_path: Path) -> None:
+    old = TOML.replace("max_attempts = 3", 'max_attempts = 3\nversion = "2.4"')
+    (tmp_path / "lysbord.toml").write_text(old + 'order_status = "OMI^O23"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(data_dir=tmp_path)
+    assert "'ris2' wants OMI^O23, which HL7 defines from v2.5" in err.value.reason
 
 
 DUPLICATE = '[[hl7_out.destinations]]\nname = "ehr"\nhost = "h"\nport = 1\n'

@@ -219,5 +219,6 @@ def test_catalogue_and_sites(api):
     assert {"code": "UXCD00", "modality": "CT", "duration_minutes": 30}.items() <= codes[1].items()
     sites = ok(api.get("/api/v1/sites"))
     assert [s["code"] for s in sites] == ["AAA", "BBB"]
+    assert sites[0]["contact"] == {"name": "Booking Alfa", "phone": "+45 00000001"}
     assert {r["modality"] for r in sites[1]["rooms"]} == {"CT", "US"}
     assert accession(api).startswith("LB")

@@ -34,6 +34,7 @@ SLOT_HELD = "booked procedures hold exactly one slot, others none"
 NO_DOUBLE = "no slot is booked twice"
 HISTORY = "every state is the end of its recorded history"
 MERGED_EMPTY = "merged records hold no referrals"
+SITE_CONTACT = "every site has a contact for its appointments"
 
 
 def broken(ctx: Context) -> dict[str, Finding]:
@@ -87,6 +88,17 @@ def test_every_rule_holds_after_normal_use(ctx, clock):
 
 def test_empty_database_holds(bare_ctx):
     assert broken(bare_ctx) == {}
+
+
+def test_a_site_without_contact_is_reported(ctx):
+    """As a site made before migration 0011 is: its SIUs would lack SCH-16."""
+    with raw(ctx) as conn:
+        conn.execute(text("UPDATE sites SET contact_name = NULL WHERE code = 'BBB'"))
+    found = broken(ctx)
+    assert list(found) == [SITE_CONTACT]
+    assert found[SITE_CONTACT].examples == [
+        "site BBB has no contact name and telephone for its appointments"
+    ]
 
 
 def test_open_referral_without_procedure_is_reported(ctx):

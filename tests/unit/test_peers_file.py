@@ -12,7 +12,7 @@ from lysbord.services.operations.region import RoomView, SiteView
 def test_the_demo_peers_file_is_valid_settings_and_never_overwrites(tmp_path: Path) -> None:
     room = RoomView(1, "CT1", "CT 1", "CT", "RHCT1", True, [])
     path = tmp_path / "lysbord.toml"
-    assert write_peers_file(path, [SiteView("RH", "Rigshospitalet", [room])])
+    assert write_peers_file(path, [SiteView("RH", "Rigshospitalet", [room], None)])
     settings = load_settings(data_dir=tmp_path)
     peers = {p.ae_title: p for p in settings.dicom_peers}
     assert not settings.dicom_allow_any_peer

@@ -23,7 +23,7 @@ from lysbord.demo.merges import play_merges
 from lysbord.demo.pathways import Pathways
 from lysbord.demo.people import Person, make_people
 from lysbord.demo.plans import make_plans
-from lysbord.demo.region_data import SITES, procedure_codes, room_specs
+from lysbord.demo.region_data import SITES, contact, procedure_codes, room_specs
 from lysbord.demo.runner import Runner
 from lysbord.domain.calendar import is_working_day, local_date, local_datetime
 from lysbord.domain.tracking import Queue
@@ -110,7 +110,7 @@ def _create_region(ctx: Context) -> int:
     rooms = 0
     for site in SITES:
         specs = room_specs(site)
-        region.add_site(ctx, site.code, site.name, specs)
+        region.add_site(ctx, site.code, site.name, specs, contact(site))
         rooms += len(specs)
     return rooms
 

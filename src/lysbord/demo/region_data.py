@@ -5,7 +5,9 @@ Room counts and opening hours are plausible, not official: a weekday day shift
 shorter Fridays for X-ray and ultrasound, and a small island hospital on Bornholm.
 Procedure codes follow the shape of the Danish SKS radiology codes (``UX`` + method
 letter + region letter + digits); every duration fits its modality's slot length,
-or booking would refuse the slot as too short.
+or booking would refuse the slot as too short. Each hospital's booking office is its
+contact for appointments; its telephone number begins with 0 after +45, which the Danish
+numbering plan never gives out, so no demo number can ring anyone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import time
 
 from lysbord.domain.slots import OpeningHours
-from lysbord.services.operations.region import CodeView, RoomSpec
+from lysbord.services.operations.region import CodeView, RoomSpec, SiteContact
 
 #: Minutes per slot for each modality; a procedure's duration must not exceed it.
 SLOT_MINUTES = {"DX": 10, "CR": 10, "CT": 15, "US": 20, "MR": 30, "MG": 15}
@@ -62,6 +64,12 @@ SITES: tuple[SiteData, ...] = (
     SiteData("BOH", "Bornholms Hospital", (("CT", 1, False), ("MR", 1, False), ("CR", 1, False),
                                            ("US", 1, False)), hours=BORNHOLM, weight=3),
 )  # fmt: skip
+
+
+def contact(site: SiteData) -> SiteContact:
+    """The site's booking office and its (never dialable) demo telephone number."""
+    number = SITES.index(site) + 1
+    return SiteContact(f"Booking {site.name}", f"+45 0000 {number:04d}")
 
 
 def week(modality: str, opens: time, closes: time) -> list[OpeningHours]:

@@ -3,6 +3,8 @@
 MSA-1 is AA (applied and committed), AE (understood, but its content cannot be
 applied) or AR (not understood or not supported). ERR names where and why: ERR-1
 (segment^sequence^field^code, v2.3/2.4) for older senders, ERR-2/3/4/8 from v2.5.
+An answer declares the sender's version (MSH-12) and character set (MSH-18) and is
+written to that version's structures (``hl7.er7``: MSH-9 has no structure in v2.3).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from lysbord.hl7.er7 import at, cut, cx, esc, ipc, join, message_type, msh, segment, since, xpn
 from lysbord.hl7.parse import Header
 
-SEP, ENC = "|", "^~\\&"
 US = ("LYSBORD", "RADIOLOGY")  # our MSH-3 and MSH-4 unless the settings say otherwise
 CODE_TEXT = {
     100: "Segment sequence error",
@@ -64,16 +66,19 @@ class OrderLine:
     placer: str
     filler: str = ""
     status: str = ""  # ORC-5, table 0038
-    code: str = ""
+    code: str = ""  # OBR-4: ours, or the placer's as sent when the order was refused
+    code_name: str = ""
     study_uid: str = ""
     modality: str = ""
 
 
-def esc(text: str) -> str:
-    """HL7 escape sequences (§2.7.4) so that a reason can never break the answer apart."""
-    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
-    out = out.replace("&", "\\T\\").replace("~", "\\R\\")
-    return " ".join(out.split())
+@dataclass(frozen=True, slots=True)
+class AnswerPatient:
+    """PID of an order answer: the CPR number and the name as the order gave it."""
+
+    cpr: str
+    family_name: str
+    given_name: str
 
 
 def ack(
@@ -84,8 +89,8 @@ def ack(
     us: tuple[str, str] = US,
 ) -> str:
     """A general acknowledgment (ACK^<trigger>^ACK)."""
-    kind = f"ACK^{header.trigger}^ACK" if header.trigger else "ACK"
-    return _join([_msh(header, kind, us), *_msa_err(header, code, problem, text)])
+    kind = message_type("ACK", header.trigger, "ACK", _version(header))
+    return join([_msh(header, kind, us), *_msa_err(header, code, problem, text)])
 
 
 def order_answer(
@@ -93,76 +98,77 @@ def order_answer(
     code: str,
     lines: Sequence[OrderLine],
     problem: Problem | None = None,
-    pid: str = "",
+    patient: AnswerPatient | None = None,
     us: tuple[str, str] = US,
 ) -> str:
-    """ORR^O02, ORI^O24 or ORG^O20 with one ORC (and OBR, IPC for imaging) per order."""
+    """ORR^O02, ORI^O24 or ORG^O20 with ORC, OBR (and IPC for imaging) per order.
+
+    An order goes in only with the segments its answer's structure requires (v2.5):
+    ORR's OBR needs OBR-4, ORI's IPC our accession and Study Instance UID. A refused
+    new order has no accession, so ORI^O24 reports a refusal in MSA and ERR alone. PID
+    repeats the order's patient, and is left out when the order named no name."""
     kind, trigger = ORDER_ANSWERS.get(header.message_type, ("ORR", "O02"))
-    segments = [_msh(header, f"{kind}^{trigger}^{kind}_{trigger}", us)]
+    version = _version(header)
+    segments = [_msh(header, message_type(kind, trigger, f"{kind}_{trigger}", version), us)]
     segments += _msa_err(header, code, problem, "")
-    if lines and pid:
-        segments.append(f"PID|1||{esc(pid)}^^^CPR")
-    for n, line in enumerate(lines, start=1):
+    shown = [line for line in lines if _complete(kind, line)]
+    if shown and patient is not None and patient.family_name:  # PID-5 is required
+        name = xpn(patient.family_name, patient.given_name)
+        segments.append(segment("PID", "1", "", cx(patient.cpr, "CPR"), "", name))
+    for n, line in enumerate(shown, start=1):
         segments += _order_segments(kind, n, line)
-    return _join(segments)
+    return join(segments)
+
+
+def _complete(kind: str, line: OrderLine) -> bool:
+    if kind == "ORI":
+        return bool(line.code and line.filler and line.study_uid)
+    return bool(line.code) or kind == "ORG"
 
 
 def _order_segments(kind: str, n: int, line: OrderLine) -> list[str]:
     filler = f"{esc(line.filler)}^LYSBORD" if line.filler else ""
     placer = esc(line.placer)
-    orc = f"ORC|{line.control}|{placer}|{filler}||{line.status}"
-    if not line.filler:
-        return [orc]
-    obr = f"OBR|{n}|{placer}|{filler}|{esc(line.code)}" + "|" * 14 + esc(line.filler)
-    out = [orc, obr]
-    if kind == "ORI":  # IPC-1 accession, -2 requested procedure, -3 study UID, -4 step, -5 modality
-        out.append(
-            f"IPC|{esc(line.filler)}|{esc(line.filler)}|{esc(line.study_uid)}"
-            f"|{esc(line.filler)}|{esc(line.modality)}"
-        )
+    out = [segment("ORC", line.control, placer, filler, "", line.status)]
+    if line.code:
+        values = {1: str(n), 2: placer, 3: filler, 4: f"{esc(line.code)}^{esc(line.code_name)}^L"}
+        out.append(at("OBR", values | {18: esc(line.filler)}))
+    if kind == "ORI":
+        out.append(ipc(line.filler, line.study_uid, line.modality))
     return out
 
 
+def _version(header: Header) -> str:
+    return header.version or "2.5.1"
+
+
 def _msh(header: Header, kind: str, us: tuple[str, str]) -> str:
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
-    fields = [
-        "MSH",
-        ENC,
-        esc(us[0]),
-        esc(us[1]),
-        esc(header.sender_app),
-        esc(header.sender_facility),
-        now,
-        "",
+    return msh(
+        us,
+        (header.sender_app, header.sender_facility),
+        datetime.now(UTC),
         kind,
         uuid.uuid4().hex[:20],
-        esc(header.processing_id) or "P",
-        esc(header.version) or "2.5.1",
-        "",
-        "",
-        "",
-        "",
-        "",
-        esc(header.charset),
-    ]
-    return SEP.join(fields).rstrip(SEP)
+        _version(header),
+        header.charset,
+        header.processing_id or "P",
+    )
 
 
 def _msa_err(header: Header, code: str, problem: Problem | None, text: str) -> list[str]:
-    message = esc(problem.reason if problem else text)[:80] if code != "AA" else ""
-    msa = f"MSA|{code}|{esc(header.control_id)}|{message}".rstrip("|")
+    message = cut(esc(problem.reason if problem else text), 80) if code != "AA" else ""
+    msa = segment("MSA", code, esc(header.control_id), message)
     return [msa] if problem is None else [msa, _err(header, problem)]
 
 
 def _err(header: Header, problem: Problem) -> str:
+    """ERR-1 (segment^sequence^field^code) before v2.5; ERR-2 location, ERR-3 the code,
+    ERR-4 severity, ERR-5 our reason's name, ERR-8 the reason from v2.5."""
     loc, code = problem.location, problem.code
     cwe = f"{code}^{CODE_TEXT.get(code, '')}^HL70357"
     field_no = str(loc.field) if loc.field else ""
-    if header.version in ("2.3", "2.3.1", "2.4"):
-        return f"ERR|{loc.segment}^{loc.seq}^{field_no}^{cwe.replace('^', '&')}"
-    app = esc(problem.app_code)
-    return f"ERR||{loc.segment}^{loc.seq}^{field_no}|{cwe}|E|{app}|||{esc(problem.reason)}"
-
-
-def _join(segments: Sequence[str]) -> str:
-    return "\r".join(segments) + "\r"
+    where = f"{loc.segment}^{loc.seq}^{field_no}"
+    if not since(_version(header), "2.5"):
+        return segment("ERR", f"{where}^{cwe.replace('^', '&')}")
+    reason = esc(problem.reason)
+    return segment("ERR", "", where, cwe, "E", esc(problem.app_code), "", "", reason)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from lysbord.domain.priorities import Priority
 from lysbord.hl7 import parse as p
-from lysbord.hl7.ack import Location, OrderLine, Problem, order_answer
+from lysbord.hl7.ack import AnswerPatient, Location, OrderLine, Problem, order_answer
 from lysbord.hl7.content import Handler, located, refuse, required
 from lysbord.hl7.inbound_adt import actor_of, the_pid
 from lysbord.hl7.mapping import (
@@ -29,7 +29,7 @@ from lysbord.hl7.mapping import (
     referring_unit,
     when,
 )
-from lysbord.hl7.parse import Parsed
+from lysbord.hl7.parse import Parsed, value
 from lysbord.services.core.context import Context
 from lysbord.services.pathway import orders as svc
 from lysbord.services.pathway.procedures import Action
@@ -65,42 +65,43 @@ def apply_orders(ctx: Context, s: Session, parsed: Parsed, now: datetime) -> str
                 p.TABLE_VALUE,
             )
     new = [o for o in groups if o.control == "NW"]
-    cpr = cpr_of(the_pid(parsed))
+    pid = the_pid(parsed)
+    cpr = cpr_of(pid)
     placed = dict(zip((o.seq for o in new), _place(ctx, s, parsed, cpr, new, now), strict=True))
     lines = []
     for order in groups:
         procedure = placed.get(order.seq) or _act(ctx, s, parsed, order, now)
-        lines.append(_line(order, DONE[order.control], procedure, _modality(s, procedure)))
+        code = s.get_one(ProcedureCode, procedure.code)
+        lines.append(_done(order, procedure, code))
     cfg = ctx.settings.hl7
-    return order_answer(parsed.header, "AA", lines, pid=cpr, us=(cfg.application, cfg.facility))
+    patient = AnswerPatient(cpr, value(pid, 5, 1), value(pid, 5, 2))
+    return order_answer(
+        parsed.header, "AA", lines, patient=patient, us=(cfg.application, cfg.facility)
+    )
 
 
 def refused(ctx: Context, parsed: Parsed, problem: Problem) -> str:
-    lines = [_line(o, UNABLE.get(o.control, "UA"), None) for o in orders(parsed.message)]
+    """Each order as sent (its number and OBR-4), ORC-1 saying it was not done."""
+    lines = [
+        OrderLine(
+            UNABLE.get(o.control, "UA"), o.placer[0], o.filler, "", o.code, o.get("OBR", 4, 2)
+        )
+        for o in orders(parsed.message)
+    ]
     cfg = ctx.settings.hl7
     return order_answer(parsed.header, "AE", lines, problem, us=(cfg.application, cfg.facility))
 
 
-def _modality(s: Session, procedure: Procedure | Requested) -> str:
-    if isinstance(procedure, Requested):
-        return procedure.modality
-    return s.get_one(ProcedureCode, procedure.code).modality
-
-
-def _line(
-    order: Order, control: str, procedure: Procedure | Requested | None, modality: str = ""
-) -> OrderLine:
-    placer = order.placer[0]
-    if procedure is None:
-        return OrderLine(control, placer, order.filler)
+def _done(order: Order, procedure: Procedure | Requested, code: ProcedureCode) -> OrderLine:
     return OrderLine(
-        control,
-        placer,
+        DONE[order.control],
+        order.placer[0],
         procedure.accession or "",
         STATUS.get(procedure.state, "IP"),
-        procedure.code,
+        code.code,
+        code.name,
         procedure.study_uid,
-        modality,
+        code.modality,
     )
 
 

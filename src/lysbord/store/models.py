@@ -45,10 +45,16 @@ class Base(DeclarativeBase):
 
 
 class Site(Base):
+    """A hospital. Its contact (the booking office's name and telephone) goes to the
+    patient's other systems with every appointment (SIU SCH-16, SCH-17); sites from
+    before migration 0011 have none until one is set, and ``lysbord check`` names them."""
+
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class Room(Base):

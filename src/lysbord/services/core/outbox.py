@@ -3,9 +3,11 @@
 ``services/core/events.record`` calls ``on_event`` for every change. Most events (an image
 received, a patient registered) trigger no outbound message and cost one dict lookup;
 the rest gather the facts their message needs (patient, order, appointment, report)
-and write one ``outbox_messages`` row per subscribed destination. The row commits or
-rolls back with the change, so a receiver is never told of a change that did not
-happen, nor left untold of one that did. The HL7 door renders the facts and sends.
+and write one ``outbox_messages`` row per subscribed destination, of the type that
+destination takes (``Hl7Destination.sent_as``: S26 or S15 for a no-show, ORM or OMI).
+The row commits or rolls back with the change, so a receiver is never told of a change
+that did not happen, nor left untold of one that did. The HL7 door renders the facts
+and sends.
 
 Which destinations subscribe is per database engine (``subscribe``), set where the
 engine is built for serving; an engine nobody subscribed writes no rows.
@@ -13,7 +15,7 @@ engine is built for serving; an engine nobody subscribed writes no rows.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -32,6 +34,7 @@ from lysbord.store.models import (
 )
 from lysbord.store.outbox_models import OutboxMessage, Report
 from lysbord.store.queries import active_appointment, procedure_code, slot_with_room
+from lysbord.store.user_models import User
 
 # HL7 table 0038 (order status, ORC-5) for the procedure states a receiver hears about.
 ORDER_STATUS = {
@@ -49,7 +52,7 @@ REPORT_STATUS = {
     "report.corrected": "C",
     "report.addendum": "C",
 }
-_ENDS_VISIT = frozenset({"cancelled", "no-show", "on-hold"})
+_ENDS_VISIT = frozenset({"cancelled", "on-hold"})
 _HAD_VISIT = frozenset({"booked", "arrived"})
 
 _subscriptions: WeakKeyDictionary[Engine, Hl7OutSettings] = WeakKeyDictionary()
@@ -87,6 +90,8 @@ class OrderFacts:
 
 @dataclass(frozen=True, slots=True)
 class VisitFacts:
+    """The appointment; rows queued by an earlier Lysbord lack the contact and booker."""
+
     appointment_id: int
     start_at: str
     minutes: int
@@ -94,6 +99,10 @@ class VisitFacts:
     room_name: str
     site_code: str
     site_name: str
+    contact_name: str = ""  # the site's, for SCH-16
+    contact_phone: str = ""  # SCH-17
+    booked_by: str = ""  # the user (or process) who booked it, for SCH-20
+    booked_by_name: str = ""  # that user's display name; empty for a process
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,7 @@ class ReportFacts:
 class MessageFacts:
     """Everything one outbound message says, as it was when the change committed."""
 
-    message_type: str
+    message_type: str  # as sent to the destination (its choice of S26 or S15, ORM or OMI)
     at: str
     actor: str
     reason: str | None
@@ -119,6 +128,8 @@ class MessageFacts:
     order: OrderFacts
     visit: VisitFacts | None = None
     report: ReportFacts | None = None
+    # the event's kind (``procedure.no-show``); empty in rows queued by an earlier Lysbord
+    event: str = ""
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> MessageFacts:
@@ -142,11 +153,14 @@ def triggers(kind: str, from_state: str | None, to_state: str | None) -> list[Tr
     if kind in REPORT_STATUS:
         return [("ORU^R01", "ORU", None)]
     found: list[Trigger] = []
+    had_visit = from_state in _HAD_VISIT
     if kind == "procedure.booked":
         found.append(("SIU^S12", "SIU", None))
     elif kind == "procedure.rebooked":
         found.append(("SIU^S13", "SIU", None))
-    elif kind == "appointment.cancelled" or (from_state in _HAD_VISIT and to_state in _ENDS_VISIT):
+    elif had_visit and to_state == "no-show":
+        found.append(("SIU^S26", "SIU", None))
+    elif kind == "appointment.cancelled" or (had_visit and to_state in _ENDS_VISIT):
         found.append(("SIU^S15", "SIU", None))
     status = ORDER_STATUS.get(to_state or "")
     if status is not None:
@@ -162,7 +176,7 @@ def on_event(session: Session, event: Event) -> None:
     settings = _subscriptions.get(session.get_bind().engine)
     if settings is None:
         return
-    wanted = [(t, settings.subscribers(t[1])) for t in found]
+    wanted = [(t, settings.subscribed(t[1])) for t in found]
     if not any(dests for _, dests in wanted):
         return
     session.flush()
@@ -170,15 +184,15 @@ def on_event(session: Session, event: Event) -> None:
         facts = gather(session, event, message_type, status)
         if family == "SIU" and facts.visit is None:
             continue  # no appointment to speak of (e.g. cancelled before it was booked)
-        payload = asdict(facts)
         for dest in dests:
+            sent = dest.sent_as(message_type)
             session.add(
                 OutboxMessage(
-                    destination=dest,
-                    message_type=message_type,
+                    destination=dest.name,
+                    message_type=sent,
                     patient_key=str(event.patient_id),
                     event_id=event.id,
-                    payload=payload,
+                    payload=asdict(replace(facts, message_type=sent)),
                     status="pending",
                     attempts=0,
                     created_at=event.at,
@@ -194,6 +208,7 @@ def gather(session: Session, event: Event, message_type: str, status: str | None
     report_id = event.data.get("report_id")
     return MessageFacts(
         message_type=message_type,
+        event=event.kind,
         at=event.at.isoformat(),
         actor=event.actor,
         reason=event.reason,
@@ -249,6 +264,7 @@ def _visit(session: Session, procedure_id: int, data: dict[str, Any]) -> VisitFa
         return None
     slot, room = slot_with_room(session, appointment.slot_id)
     site = session.get_one(Site, room.site_id)
+    booker = session.scalar(select(User.display_name).where(User.username == appointment.booked_by))
     return VisitFacts(
         appointment_id=appointment.id,
         start_at=slot.start_at.isoformat(),
@@ -257,6 +273,10 @@ def _visit(session: Session, procedure_id: int, data: dict[str, Any]) -> VisitFa
         room_name=room.name,
         site_code=site.code,
         site_name=site.name,
+        contact_name=site.contact_name or "",
+        contact_phone=site.contact_phone or "",
+        booked_by=appointment.booked_by,
+        booked_by_name=booker or "",
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from lysbord.domain.workflow import TERMINAL, ProcedureState
@@ -31,7 +31,7 @@ from lysbord.services.operations.check_archive import (
     study_placed,
 )
 from lysbord.services.pathway.tracker import placed_in_sql, placements
-from lysbord.store.models import Appointment, Event, Patient, Procedure, Referral
+from lysbord.store.models import Appointment, Event, Patient, Procedure, Referral, Site
 
 TERMINAL_STATES = [s.value for s in TERMINAL]
 MUST_HAVE_APPOINTMENT = [ProcedureState.BOOKED.value, ProcedureState.ARRIVED.value]
@@ -162,6 +162,16 @@ def merged_patients_hold_nothing(s: Session, ctx: Context) -> Iterator[str]:
         yield f"merged patient {pid} still holds {n} referrals"
 
 
+def site_has_contact(s: Session, ctx: Context) -> Iterator[str]:
+    """Every SIU names the site's contact (SCH-16, required): a site without one (made
+    before migration 0011) would send appointments a strict receiver refuses."""
+    missing = or_(
+        func.coalesce(Site.contact_name, "") == "", func.coalesce(Site.contact_phone, "") == ""
+    )
+    for code in s.scalars(select(Site.code).where(missing).order_by(Site.code)):
+        yield f"site {code} has no contact name and telephone for its appointments"
+
+
 RULES: dict[str, Rule] = {
     "every open referral has a procedure": open_referral_has_procedures,
     "every open referral is in exactly one queue": open_referral_in_one_queue,
@@ -172,6 +182,7 @@ RULES: dict[str, Rule] = {
     "every state is the end of its recorded history": state_matches_history,
     "merged records hold no referrals": merged_patients_hold_nothing,
     "merged records hold no studies": merged_patients_hold_no_studies,
+    "every site has a contact for its appointments": site_has_contact,
     STUDY_PLACED: study_placed,
     STUDY_AGREES: study_agrees_with_procedure,
     GROUP_SHARES: group_shares_images,

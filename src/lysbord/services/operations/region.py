@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -19,6 +20,7 @@ from lysbord.store.models import Block, ProcedureCode, Room, Site, Slot
 from lysbord.store.queries import site_by_code
 
 MODALITIES = frozenset({"CT", "MR", "DX", "CR", "US", "MG"})
+PHONE = re.compile(r"\+(\d{1,3}) (\d[\d ]{2,18}\d)")
 INSERT_CHUNK = 5000
 
 
@@ -43,10 +45,21 @@ class RoomView:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteContact:
+    """Who books a site's appointments and their telephone, as a patient's other systems
+    show it (SIU SCH-16, SCH-17): the booking office's name, or a person's, and the
+    number with its country code, ``+45 3545 1234`` (stored as ``+45 35451234``)."""
+
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
 class SiteView:
     code: str
     name: str
     rooms: list[RoomView]
+    contact: SiteContact | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +96,19 @@ def hours_from_json(rows: Sequence[dict[str, Any]]) -> list[OpeningHours]:
     ]
 
 
-def add_site(ctx: Context, code: str, name: str, rooms: Sequence[RoomSpec]) -> None:
+def add_site(
+    ctx: Context, code: str, name: str, rooms: Sequence[RoomSpec], contact: SiteContact
+) -> None:
+    if not contact.name.strip():
+        raise InvalidValue("a site needs a contact for its appointments", field="contact.name")
+    phone = _phone(contact.phone)
     for room in rooms:
         if room.modality not in MODALITIES:
             raise InvalidValue(
                 f"not one of {sorted(MODALITIES)}", field="modality", value=room.modality
             )
     with ctx.uow() as uow:
-        site = Site(code=code, name=name)
+        site = Site(code=code, name=name, contact_name=contact.name.strip(), contact_phone=phone)
         uow.session.add(site)
         uow.session.flush()
         uow.session.add_all(
@@ -106,6 +124,18 @@ def add_site(ctx: Context, code: str, name: str, rooms: Sequence[RoomSpec]) -> N
             for r in rooms
         )
         uow.commit()
+
+
+def _phone(text: str) -> str:
+    """``+45 3545 1234`` as ``+45 35451234``: the country code, a space, the digits."""
+    m = PHONE.fullmatch(text.strip())
+    if m is None:
+        raise InvalidValue(
+            "not a telephone number with its country code, like +45 3545 1234",
+            field="contact.phone",
+            value=text,
+        )
+    return f"+{m.group(1)} {m.group(2).replace(' ', '')}"
 
 
 def add_procedure_codes(ctx: Context, codes: Sequence[CodeView]) -> None:
@@ -220,9 +250,20 @@ def list_sites(ctx: Context) -> list[SiteView]:
         s = uow.session
         rooms = s.scalars(select(Room).order_by(Room.site_id, Room.code)).all()
         return [
-            SiteView(site.code, site.name, [_room_view(r) for r in rooms if r.site_id == site.id])
+            SiteView(
+                site.code,
+                site.name,
+                [_room_view(r) for r in rooms if r.site_id == site.id],
+                _contact(site),
+            )
             for site in s.scalars(select(Site).order_by(Site.code))
         ]
+
+
+def _contact(site: Site) -> SiteContact | None:
+    if site.contact_name and site.contact_phone:
+        return SiteContact(site.contact_name, site.contact_phone)
+    return None
 
 
 def _room_view(r: Room) -> RoomView:
