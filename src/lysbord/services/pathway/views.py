@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.tracking import Flags, ProcedureSnapshot, Queue, flags, referral_queue
@@ -191,12 +191,15 @@ def procedure_views(
 
 
 def signed_reports(session: Session, procedure_ids: Sequence[int]) -> dict[int, SignedReport]:
-    """Each procedure's latest signed report version (final, corrected or addendum)."""
-    rows = session.scalars(
-        select(Report)
+    """Each procedure's latest signed report version (final, corrected or addendum): only
+    that one is read, as referral lists call this for every procedure they show."""
+    latest = (
+        select(func.max(Report.id))
         .where(Report.procedure_id.in_(procedure_ids), Report.status.in_(SIGNED_STATUSES))
-        .order_by(Report.procedure_id, Report.version)
+        .group_by(Report.procedure_id)
+        .scalar_subquery()
     )
+    rows = session.scalars(select(Report).where(Report.id.in_(latest)))
     return {
         r.procedure_id: SignedReport(r.version, r.status, r.text, r.author, r.written_at, r.acute)
         for r in rows

@@ -107,10 +107,11 @@ def act(
         return _day(request, ctx, ae_title, day, error=action, status_code=404)
     if action in REASONED and not reason.strip():
         return _day(request, ctx, ae_title, day, tr(request, "rooms.reason_needed"), 422)
-    if images.strip() and _images(images) is None:
+    expected = _images(images)
+    if images.strip() and expected is None:
         return _day(request, ctx, ae_title, day, tr(request, "rooms.images_invalid"), 422)
     try:
-        _perform(ctx, accession, action, user.username, reason, images)
+        _perform(ctx, accession, action, user.username, reason, expected)
     except IllegalTransition as exc:
         said = tr(request, "rooms.repeat_not_started") if action == "repeat" else None
         return _day(request, ctx, ae_title, day, said or error_text(request, exc), 409)
@@ -120,10 +121,10 @@ def act(
 
 
 def _perform(
-    ctx: CtxDep, accession: str, action: str, actor: str, reason: str, images: str
+    ctx: CtxDep, accession: str, action: str, actor: str, reason: str, images: int | None
 ) -> None:
     if action == "complete":
-        examination.complete(ctx, accession, actor, _images(images))
+        examination.complete(ctx, accession, actor, images)
     elif action == "discontinue":
         procedures.apply(ctx, accession, Action.DISCONTINUE, actor, reason.strip())
     elif action == "repeat":
