@@ -35,10 +35,17 @@ TIMEOUT_S = 120
 
 
 def ct_study(
-    ctx: Context, patient: str | None = None, date: str = "20261123", slices: int = 12
+    ctx: Context,
+    patient: str | None = None,
+    date: str = "20261123",
+    slices: int = 12,
+    study_uid: str | None = None,
 ) -> tuple[str, str]:
-    """A small CT series with real geometry (OHIF sorts and stacks by it): study UID, patient."""
+    """A small CT series with real geometry (OHIF sorts and stacks by it): study UID, patient.
+
+    ``study_uid``: the one a procedure's worklist entry gave, which links the study to it."""
     first = ct(size=128)
+    first.StudyInstanceUID = study_uid or first.StudyInstanceUID
     for n in range(slices):
         ds = ct(size=128)
         ds.StudyInstanceUID, ds.SeriesInstanceUID = first.StudyInstanceUID, first.SeriesInstanceUID
@@ -77,8 +84,8 @@ def test_ohif_shows_a_stored_ct_study_with_its_prior(ctx: Context, browser: Brow
             calls: list[str] = []
             page.on("response", lambda r: _record(calls, r))
             page.goto(f"{base}{viewer_url(study, prior)}")
-            shown = _wait_for_image(page)
-            _skip_tour(page)
+            shown = wait_for_image(page)
+            skip_tour(page)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"viewer-ct-{backend}.png"))
             (ARTIFACTS / f"viewer-ct-{backend}-requests.txt").write_text("\n".join(calls) + "\n")
@@ -98,7 +105,7 @@ def _record(calls: list[str], response: Any) -> None:
         calls.append(f"{response.status} {response.request.method} {response.url}")
 
 
-def _skip_tour(page: Page) -> None:
+def skip_tour(page: Page) -> None:
     """OHIF's first-visit tour dims the screen: close it for the kept screenshot."""
     try:
         page.get_by_text("Skip all").click(timeout=3000)
@@ -107,7 +114,7 @@ def _skip_tour(page: Page) -> None:
         pass  # no tour this time
 
 
-def _wait_for_image(page: Page) -> np.ndarray[Any, Any] | None:
+def wait_for_image(page: Page) -> np.ndarray[Any, Any] | None:
     """The largest canvas's pixels once it shows an image (not one flat colour), or None.
 
     OHIF replaces its canvases while it lays out the study: a canvas that goes away
