@@ -37,12 +37,15 @@ from tests.helpers import new_patient, new_referral
 GREYS = {"air": (0, 31), "soft tissue": (96, 191), "bone": (224, 255)}
 LEAST = {"air": 0.2, "soft tissue": 0.25, "bone": 0.005}
 
+pytestmark = pytest.mark.skipif(
+    not (CHECKOUT_VIEWER / "index.html").is_file(),
+    reason=f"the OHIF viewer is not installed in {CHECKOUT_VIEWER}: run make viewer",
+)
+
 
 @pytest.fixture
 def accession(ctx: Context) -> str:
     """A CT thorax examined at Alfa, its phantom study stored under the worklist's UID."""
-    if not (CHECKOUT_VIEWER / "index.html").is_file():
-        pytest.skip(f"the OHIF viewer is not installed in {CHECKOUT_VIEWER}: run make viewer")
     cpr = new_patient(ctx, family_name="Bohr", given_name="Niels")
     procedure = new_referral(ctx, cpr).procedures[0]
     offer = booking.find_slots(ctx, SlotSearch(procedure.accession, sites=["AAA"], limit=1))[0]
