@@ -116,15 +116,18 @@ def act(
         return _day(request, ctx, ae_title, day, said, 422, user=user)
     try:
         _perform(ctx, accession, action, user.username, reason, expected)
-    except IllegalTransition as exc:
-        said = tr(request, "rooms.repeat_not_started") if action == "repeat" else None
-        return _day(request, ctx, ae_title, day, said or error_text(request, exc), 409, user=user)
-    except Conflict as exc:
-        said = tr(request, "rooms.off_roster_reason") if exc.field == "reason" else None
-        return _day(request, ctx, ae_title, day, said or error_text(request, exc), 409, user=user)
     except LysbordError as exc:
-        return _day(request, ctx, ae_title, day, error_text(request, exc), 409, user=user)
+        return _day(request, ctx, ae_title, day, _refusal(request, action, exc), 409, user=user)
     return redirect(f"/rooms/{ae_title}?day={day}", f"rooms.done_{action}")
+
+
+def _refusal(request: Request, action: str, exc: LysbordError) -> str:
+    """Why the step was refused, in the page's language: the room's own words where it has them."""
+    if action == "repeat" and isinstance(exc, IllegalTransition):
+        return tr(request, "rooms.repeat_not_started")
+    if action == "start" and isinstance(exc, Conflict) and exc.field == "reason":
+        return tr(request, "rooms.off_roster_reason")
+    return error_text(request, exc)
 
 
 def _perform(
