@@ -42,6 +42,19 @@ def test_the_filters_combine_and_stay_in_the_query(web: TestClient, ctx: Context
     assert xray in routine and ct not in routine
 
 
+def test_the_case_leads_back_to_the_list_as_it_was_filtered(web: TestClient, ctx: Context) -> None:
+    accession = performed(ctx, new_patient(ctx), "20261120")
+    listed = web.get("/reading", params={"modality": "CT", "priority": "routine"}).text
+    assert f"/reading/{accession}?back=modality%3DCT%26priority%3Droutine" in listed
+    page = web.get(f"/reading/{accession}", params={"back": "modality=CT&priority=routine"})
+    assert 'href="/reading?modality=CT&amp;priority=routine"' in page.text
+    signed = post(web, f"/reading/{accession}", text="Normal.", sign="1", back="modality=CT")
+    assert signed.headers["location"] == "/reading?modality=CT"
+    other = performed(ctx, new_patient(ctx), "20261120")
+    away = post(web, f"/reading/{other}", text="Normal.", sign="1", back="next=//evil.example")
+    assert away.headers["location"] == "/reading"
+
+
 @pytest.mark.parametrize(
     ("name", "said"),
     [

@@ -8,7 +8,7 @@ also puts the result message in the outbox. Nothing typed is lost on an error.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -51,6 +51,12 @@ def _choices(request: Request, ctx: CtxDep) -> dict[str, list[tuple[str, str]]]:
         ),
         "priority": [(p.value, tr(request, f"priority.{p.value}")) for p in Priority],
     }
+
+
+def list_query(back: str) -> str:
+    """The reading list's filters from a query string, and nothing else: where the case's
+    page leads back to (never an address of the caller's choosing)."""
+    return urlencode([(k, v) for k, v in parse_qsl(back) if k in FILTERS and v])
 
 
 @router.get("/reading", response_class=HTMLResponse)
@@ -108,6 +114,7 @@ def _editor(
     addendum: str = "",
     template: str = "",
     replace: bool = False,
+    back: str = "",
 ) -> HTMLResponse:
     detail = procedures.get_procedure(ctx, accession)
     versions = reports.list_reports(ctx, accession)
@@ -136,6 +143,7 @@ def _editor(
         errors=errors,
         templates=offered,
         pending=pending,
+        back=list_query(back),
     )
 
 
@@ -147,11 +155,12 @@ def editor(
     accession: str,
     template: str = "",
     replace: str = "",
+    back: str = "",
 ) -> Response:
     """The procedure, its clinical question, its images, and the report being written;
     ``?template=ID`` fills the box from a template (over a saved draft only with ``replace``)."""
     try:
-        return _editor(request, ctx, accession, template=template, replace=bool(replace))
+        return _editor(request, ctx, accession, template=template, replace=bool(replace), back=back)
     except LysbordError as exc:
         return missing(request, exc, "/reading")
 
@@ -166,8 +175,10 @@ def save(
     text: Annotated[str, Form()] = "",
     sign: Annotated[str, Form()] = "",
     acute: Annotated[str, Form()] = "",
+    back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Save a preliminary version, or sign the final report (``sign`` button)."""
+    """Save a preliminary version, or sign the final report (``sign`` button) and go back
+    to the list as it was filtered."""
     final, marked = bool(sign), bool(acute)
     try:
         reports.write_report(
@@ -181,10 +192,11 @@ def save(
         )
     except LysbordError as exc:
         errors = field_errors(request, exc, "text")
-        return _editor(request, ctx, accession, text, errors, 422, acute=marked)
+        return _editor(request, ctx, accession, text, errors, 422, acute=marked, back=back)
+    query = list_query(back)
     if final:
-        return redirect("/reading", "reading.signed")
-    return redirect(f"/reading/{accession}", "reading.saved")
+        return redirect(f"/reading?{query}" if query else "/reading", "reading.signed")
+    return redirect(f"/reading/{accession}?{urlencode({'back': query})}", "reading.saved")
 
 
 @router.post("/reading/{accession}/addendum", response_class=HTMLResponse)
