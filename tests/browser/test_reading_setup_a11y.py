@@ -4,6 +4,8 @@ so beside the text; the radiographer off the day's roster sees the warning and a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from playwright.sync_api import Page, expect
 
 from lysbord.domain.access import Role
@@ -15,8 +17,11 @@ from lysbord.services.pathway.procedures import Action
 from tests.helpers import new_referral
 from tests.web_fixtures import user_for
 
+SignIn = Callable[..., None]
+Check = Callable[[Page], None]
 
-def test_the_admin_pages_are_accessible(page: Page, sign_in, check_a11y) -> None:
+
+def test_the_admin_pages_are_accessible(page: Page, sign_in: SignIn, check_a11y: Check) -> None:
     sign_in(page, Role.admin, "/admin")
     expect(page.get_by_role("heading", level=1)).to_have_text("Administration")
     page.get_by_role("link", name="Beskrivelsesskabeloner").click()
@@ -32,7 +37,7 @@ def test_the_admin_pages_are_accessible(page: Page, sign_in, check_a11y) -> None
 
 
 def test_the_day_list_warns_who_is_off_the_roster(
-    page: Page, sign_in, ctx: Context, check_a11y
+    page: Page, sign_in: SignIn, ctx: Context, check_a11y: Check
 ) -> None:
     accession = new_referral(ctx).procedures[0].accession
     offer = booking.find_slots(ctx, SlotSearch(accession, sites=["AAA"], limit=1))[0]
