@@ -29,7 +29,7 @@ from lysbord.web.pages.shared import (
     redirect,
     tr,
 )
-from lysbord.web.queries_work import PAGE_SIZE, ReadingFilter, reading_list
+from lysbord.web.queries_work import PAGE_SIZE, ReadingFilter, ReadingItem, reading_list
 from lysbord.web.templating import render
 
 router = APIRouter()
@@ -79,13 +79,11 @@ def index(
         for name, value in chosen.items()
         if value and value not in {v for v, _ in choices[name]}
     }
-    items, total = (
-        ([], 0)
-        if errors
-        else reading_list(
-            ctx, ReadingFilter(**{k: v or None for k, v in chosen.items()}), offset=offset
-        )
-    )
+    items: list[ReadingItem] = []
+    total = 0
+    if not errors:
+        filters = ReadingFilter(**{k: v or None for k, v in chosen.items()})
+        items, total = reading_list(ctx, filters, offset=offset)
     return render(
         request,
         "reading/list.html",
