@@ -17,7 +17,7 @@ from lysbord.services.operations.check_archive import GROUP_SHARES
 from lysbord.services.pathway import mpps_queue, procedures
 from lysbord.services.pathway.mpps import ScheduledRef, StepReport, start_step
 from lysbord.store.models import Procedure
-from lysbord.web.queries_work import reading_list
+from lysbord.web.queries_work import ReadingFilter, reading_list
 from tests.integration.test_mpps_service import AE, booked_group, finished, started, uid
 from tests.integration.test_reconcile import send
 
@@ -39,7 +39,7 @@ def shared_events(ctx: Context, accession: str) -> list[dict[str, object]]:
 
 
 def reading_uids(ctx: Context) -> dict[str, str]:
-    items, _ = reading_list(ctx, modality=None, offset=0)
+    items, _ = reading_list(ctx, ReadingFilter(), offset=0)
     return {i.accession: i.study_uid for i in items if i.images_received_at is not None}
 
 

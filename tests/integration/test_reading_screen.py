@@ -5,6 +5,7 @@ on the patient's page, and the acute findings list; both backends, in Danish."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,9 +28,9 @@ def web_fixture(ctx: Context) -> Iterator[TestClient]:
         yield client
 
 
-def performed(ctx: Context, cpr: str, study_date: str) -> str:
-    """A CT thorax booked, examined and its images stored: ready to report."""
-    accession = new_referral(ctx, cpr).procedures[0].accession
+def performed(ctx: Context, cpr: str, study_date: str, **referral: Any) -> str:
+    """A CT thorax (or ``codes=...``) booked, examined and its images stored: ready to report."""
+    accession = new_referral(ctx, cpr, **referral).procedures[0].accession
     offer = booking.find_slots(ctx, SlotSearch(accession, limit=1))[0]
     booking.book(ctx, accession, offer.slot_id, "clerk")
     for action in (Action.ARRIVE, Action.START, Action.COMPLETE):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -93,9 +94,20 @@ def test_reading_list_holds_performed_procedures(ctx: Context) -> None:
     acc = ref.procedures[0].accession
     for action in (Action.ARRIVE, Action.START, Action.COMPLETE):
         procedures.act(ctx, acc, action, "radiograf")
-    items, total = queries_work.reading_list(ctx, modality=None, offset=0)
+    items, total = queries_work.reading_list(ctx, queries_work.ReadingFilter(), offset=0)
     assert [i.accession for i in items] == [acc] and total == 1
-    assert queries_work.reading_list(ctx, modality="MR", offset=0) == ([], 0)
+    site = items[0].site
+    assert site, "examined at its appointment's site"
+    every = queries_work.ReadingFilter("CT", site, "CHEST", "urgent")
+    assert queries_work.reading_list(ctx, every, offset=0)[1] == 1
+    for other in (
+        {"modality": "MR"},
+        {"site": "NOSUCH"},
+        {"body_part": "KNEE"},
+        {"priority": "routine"},
+    ):
+        refused = replace(every, **other)
+        assert queries_work.reading_list(ctx, refused, offset=0) == ([], 0), other
 
 
 def test_calendar_has_every_day_asked_for(ctx: Context) -> None:

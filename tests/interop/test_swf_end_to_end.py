@@ -21,7 +21,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations.check import run_checks
 from lysbord.services.pathway import booking, procedures, referral_queries, tracker
 from lysbord.store.archive_models import Instance, Series, Study
-from lysbord.web.queries_work import reading_list
+from lysbord.web.queries_work import ReadingFilter, reading_list
 from tests.dicomdata import ct_series
 from tests.helpers import new_patient, new_referral
 from tests.interop.conftest import dcmtk
@@ -151,7 +151,7 @@ def test_a_group_case_thorax_and_abdomen_in_one_acquisition(
     with ctx.uow(readonly=True) as uow:
         study = uow.session.scalars(select(Study).where(Study.study_uid == study_uid)).one()
         assert study.procedure_id == procedures.get_procedure(ctx, thorax).procedure.id
-    items, _ = reading_list(ctx, modality="CT", offset=0)
+    items, _ = reading_list(ctx, ReadingFilter(modality="CT"), offset=0)
     reading = {i.accession: (i.study_uid, i.images_received_at is not None) for i in items}
     assert reading == {thorax: (study_uid, True), abdomen: (study_uid, True)}
     shared = procedures.get_procedure(ctx, abdomen)

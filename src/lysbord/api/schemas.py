@@ -97,3 +97,22 @@ class Cancelled(BaseModel):
     accession: str
     state: str
     at: datetime
+
+
+class TemplateBody(BaseModel):
+    """A report template: its text may name the placeholders of ``/report-templates/fields``."""
+
+    name: str = Field(max_length=200)
+    text: str = Field(max_length=20000, description="e.g. 'Indikation: {{indication}}'")
+    codes: list[str] = Field(max_length=100, description="Procedure codes it is offered for")
+
+
+class TemplateFields(BaseModel):
+    case: list[str] = Field(description="Filled from the procedure, the patient and the referral")
+    free: list[str] = Field(description="Where the radiologist writes; filled with a mark")
+
+
+class FilledTemplate(BaseModel):
+    template_id: int
+    accession: str
+    text: str

@@ -87,6 +87,7 @@ def demo(
     with referrals in every state, one user per role, and the scanners' DICOM peers."""
     from lysbord.demo import build_demo, region_exists
     from lysbord.demo.peers_file import write_peers_file
+    from lysbord.demo.reading_setup import build_reading_setup
     from lysbord.services.operations.region import list_sites
 
     ctx = build_context(_settings(config, data_dir=data_dir, database_url=database_url))
@@ -99,6 +100,8 @@ def demo(
             raise typer.Exit(1)
         build_demo(ctx, scale=scale, seed=seed, console=console)
         _demo_users(ctx)
+        templates, rostered = build_reading_setup(ctx)  # the roster names the demo users
+        console.print(f"Report templates: {templates}; roster entries: {rostered}")
         toml = ctx.settings.data_dir / "lysbord.toml"
         if config is None and write_peers_file(toml, list_sites(ctx)):
             console.print(f"DICOM peers (the scanners, DCMTK's default AE titles) in {toml}")

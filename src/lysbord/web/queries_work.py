@@ -22,7 +22,16 @@ from lysbord.services.pathway.tracker import UNASSIGNED
 from lysbord.services.pathway.tracker_sql import bind, placed, prefer_index_lookups, stage_of
 from lysbord.services.pathway.views import ReferralView, referral_views
 from lysbord.services.people.views import display_name, primary_identifiers
-from lysbord.store.models import Patient, Procedure, ProcedureCode, Referral, Site
+from lysbord.store.models import (
+    Appointment,
+    Patient,
+    Procedure,
+    ProcedureCode,
+    Referral,
+    Room,
+    Site,
+    Slot,
+)
 
 PAGE_SIZE = 50
 #: Procedures that still need a time: never booked, or booked and not come.
@@ -42,6 +51,17 @@ class ReadingItem:
     cpr: str
     patient_name: str
     referral_id: int
+    site: str  # where it was examined: its appointment's site; "" without one
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingFilter:
+    """The reading list's filters, each a known value or None (any); combined with AND."""
+
+    modality: str | None = None
+    site: str | None = None
+    body_part: str | None = None
+    priority: str | None = None
 
 
 def priority_rank() -> ColumnElement[int]:
@@ -113,8 +133,19 @@ def drill_down(
         return referral_views(s, [by_id[i] for i in ids], now), total
 
 
+def _examined_at() -> Select[tuple[int, str]]:
+    """Each procedure's site code: that of the room its active appointment is in."""
+    return (
+        select(Appointment.procedure_id, Site.code)
+        .join(Slot, Slot.id == Appointment.slot_id)
+        .join(Room, Room.id == Slot.room_id)
+        .join(Site, Site.id == Room.site_id)
+        .where(Appointment.active)
+    )
+
+
 def reading_list(
-    ctx: Context, *, modality: str | None, offset: int
+    ctx: Context, filters: ReadingFilter, *, offset: int
 ) -> tuple[list[ReadingItem], int]:
     """Performed procedures awaiting a report, most urgent and soonest due first."""
     stmt = (
@@ -123,8 +154,17 @@ def reading_list(
         .join(Referral, Referral.id == Procedure.referral_id)
         .where(Procedure.state == "completed")
     )
-    if modality:
-        stmt = stmt.where(ProcedureCode.modality == modality)
+    if filters.modality:
+        stmt = stmt.where(ProcedureCode.modality == filters.modality)
+    if filters.body_part:
+        stmt = stmt.where(ProcedureCode.body_part == filters.body_part)
+    if filters.priority:
+        stmt = stmt.where(Referral.priority == filters.priority)
+    if filters.site:
+        at = _examined_at().subquery()
+        stmt = stmt.where(
+            Procedure.id.in_(select(at.c.procedure_id).where(at.c.code == filters.site))
+        )
     with ctx.uow(readonly=True) as uow:
         s = uow.session
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -136,6 +176,10 @@ def reading_list(
         }
         numbers = primary_identifiers(s, ids)
         uids = _study_uids(s, [p for p, _, _ in rows])
+        page_ids = [p.id for p, _, _ in rows]
+        sites = dict(
+            s.execute(_examined_at().where(Appointment.procedure_id.in_(page_ids))).tuples().all()
+        )
         items = [
             ReadingItem(
                 p.accession or "",
@@ -149,6 +193,7 @@ def reading_list(
                 numbers.get(ref.patient_id, ""),
                 names[ref.patient_id],
                 ref.id,
+                sites.get(p.id, ""),
             )
             for p, code, ref in rows
         ]

@@ -36,6 +36,21 @@ def get_procedure(accession: str, ctx: ContextDep) -> ProcedureDetail:
     return procedures.get_procedure(ctx, accession)
 
 
+@router.post("/{accession}/start")
+def start(
+    accession: str,
+    request: Request,
+    ctx: ContextDep,
+    user: Reader,
+    body: OptionalReason | None = None,
+) -> ProcedureDetail:
+    """Started by hand; by someone off the day's roster for the room only with a ``reason``
+    (409 naming ``reason`` without one)."""
+    actor = check_role(ctx, request, user, ACTION_ROLES[Action.START])
+    examination.start(ctx, accession, actor, body.reason if body else None)
+    return procedures.get_procedure(ctx, accession)
+
+
 @router.post("/{accession}/complete")
 def complete(
     accession: str, request: Request, ctx: ContextDep, user: Reader, body: Completion | None = None

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import IllegalTransition, LysbordError, NotFound
-from lysbord.services.pathway import examination, procedures
+from lysbord.domain.errors import Conflict, IllegalTransition, LysbordError, NotFound
+from lysbord.services.pathway import examination, procedures, roster
 from lysbord.services.pathway.procedures import Action
 from lysbord.web.auth import CsrfForm, require
 from lysbord.web.pages.shared import BOOKERS, CtxDep, R, error_text, parse_day, redirect, tr
@@ -31,10 +31,11 @@ Radiographer = Annotated[CurrentUser, Depends(require(R.radiographer))]
 #: Booking staff look at a room's day and week too; only radiographers act on the day list.
 RoomReader = Annotated[CurrentUser, Depends(require(R.radiographer, *BOOKERS))]
 #: The day list's actions that are a procedure action and nothing more.
-PLAIN_ACTIONS = {"arrive": Action.ARRIVE, "no-show": Action.NO_SHOW, "start": Action.START}
+PLAIN_ACTIONS = {"arrive": Action.ARRIVE, "no-show": Action.NO_SHOW}
 #: The actions a person must give a reason for (the services refuse them without).
 REASONED = ("discontinue", "repeat")
-ACTIONS = (*PLAIN_ACTIONS, "complete", *REASONED)
+#: A start needs a reason only from someone off the day's roster (``services.pathway.roster``).
+ACTIONS = (*PLAIN_ACTIONS, "start", "complete", *REASONED)
 VIEWS = {"day": 1, "week": 7}
 
 
@@ -58,7 +59,7 @@ def day(
 ) -> HTMLResponse:
     """The room's booked procedures on one day: what the scanner's worklist serves."""
     try:
-        return _day(request, ctx, ae_title, day, may_act=user.may(R.radiographer))
+        return _day(request, ctx, ae_title, day, user=user)
     except LysbordError as exc:
         return _not_found(request, ctx, exc)
 
@@ -71,10 +72,11 @@ def _day(
     error: str | None = None,
     status_code: int = 200,
     *,
-    may_act: bool = True,
+    user: CurrentUser,
 ) -> HTMLResponse:
     room = room_by_ae(ctx, ae_title)
     on = parse_day(day_text, local_date(ctx.now()))
+    may_act = user.may(R.radiographer)
     return render(
         request,
         "rooms/day.html",
@@ -86,6 +88,7 @@ def _day(
         next=(on + timedelta(days=1)).isoformat(),
         error=error,
         may_act=may_act,
+        off_roster=roster.off_roster_on(ctx, room.id, on, user.username) if may_act else None,
     )
 
 
@@ -104,26 +107,35 @@ def act(
 ) -> Response:
     """One step of the examination; the list shows the new state, or why not, in its row."""
     if action not in ACTIONS:
-        return _day(request, ctx, ae_title, day, error=action, status_code=404)
+        return _day(request, ctx, ae_title, day, action, 404, user=user)
     if action in REASONED and not reason.strip():
-        return _day(request, ctx, ae_title, day, tr(request, "rooms.reason_needed"), 422)
+        return _day(request, ctx, ae_title, day, tr(request, "rooms.reason_needed"), 422, user=user)
     expected = _images(images)
     if images.strip() and expected is None:
-        return _day(request, ctx, ae_title, day, tr(request, "rooms.images_invalid"), 422)
+        said = tr(request, "rooms.images_invalid")
+        return _day(request, ctx, ae_title, day, said, 422, user=user)
     try:
         _perform(ctx, accession, action, user.username, reason, expected)
-    except IllegalTransition as exc:
-        said = tr(request, "rooms.repeat_not_started") if action == "repeat" else None
-        return _day(request, ctx, ae_title, day, said or error_text(request, exc), 409)
     except LysbordError as exc:
-        return _day(request, ctx, ae_title, day, error_text(request, exc), status_code=409)
+        return _day(request, ctx, ae_title, day, _refusal(request, action, exc), 409, user=user)
     return redirect(f"/rooms/{ae_title}?day={day}", f"rooms.done_{action}")
+
+
+def _refusal(request: Request, action: str, exc: LysbordError) -> str:
+    """Why the step was refused, in the page's language: the room's own words where it has them."""
+    if action == "repeat" and isinstance(exc, IllegalTransition):
+        return tr(request, "rooms.repeat_not_started")
+    if action == "start" and isinstance(exc, Conflict) and exc.field == "reason":
+        return tr(request, "rooms.off_roster_reason")
+    return error_text(request, exc)
 
 
 def _perform(
     ctx: CtxDep, accession: str, action: str, actor: str, reason: str, images: int | None
 ) -> None:
-    if action == "complete":
+    if action == "start":
+        examination.start(ctx, accession, actor, reason)
+    elif action == "complete":
         examination.complete(ctx, accession, actor, images)
     elif action == "discontinue":
         procedures.apply(ctx, accession, Action.DISCONTINUE, actor, reason.strip())

@@ -39,6 +39,12 @@ def tr(request: Request, key: str, **fmt: object) -> str:
     return i18n.t(key, lang_of(request), **fmt)
 
 
+def body_part_label(request: Request, code: str) -> str:
+    """A procedure code's body part (a DICOM term, ``CHEST``) in words, or the term itself."""
+    key = f"bodypart.{code}"
+    return tr(request, key) if key in i18n.catalog() else code
+
+
 def error_text(request: Request, exc: LysbordError) -> str:
     """The error in the page's language (by its kind), with the service's reason."""
     if isinstance(exc, IllegalTransition) and exc.current and exc.target:

@@ -1,0 +1,1 @@
+"""Reporting rules that need no database: the placeholders a report template may name."""
