@@ -8,8 +8,9 @@ reading list, reads the Beta prior with its report, writes and signs; the ORU le
 through the outbox to an MLLP receiver; the tracker no longer counts the referral.
 axe-core checks every page on the way.
 
-Each role's part is a step function of its own, so another way in (the start page's
-booking entry, a report template) is one more step in ``test_one_referral_through_the_day``.
+The radiologist writes from the administrator's template for the procedure's code.
+Each role's part is a step function of its own, so another way in is one more step in
+``test_one_referral_through_the_day``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from lysbord.domain.calendar import local_date
 from lysbord.domain.priorities import Priority
 from lysbord.hl7.worker import DeliveryWorker
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import booking, procedures, reports
+from lysbord.services.pathway import booking, procedures, report_templates, reports
 from lysbord.services.pathway.booking import SlotSearch
 from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.report_templates import TemplateCommand
 from lysbord.store.outbox_models import OutboxMessage
 from tests.dicomdata import ct_series
 from tests.helpers import new_patient, new_referral
@@ -43,19 +45,22 @@ __all__ = ["door", "fast_paths", "receiver"]  # the DICOM and HL7 test doors' fi
 
 IMAGES = 3
 PRIOR_TEXT = "Lille nodulus i højre overlap, kontrol om et år."
-REPORT_TEXT = "Uændret nodulus i højre overlap sammenlignet med Beta 01.03.2025."
+FINDINGS = "Uændret nodulus i højre overlap sammenlignet med Beta 01.03.2025."
+TEMPLATE = "{{procedure}} ({{indication}}):"
 CheckA11y = Callable[[Page], None]
 
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """The patient of the day, the referral's procedure, and the Beta prior's accession."""
+    """The patient of the day, the referral's procedure, the Beta prior's accession, and
+    the report's start as the template fills it for this procedure."""
 
     cpr: str
     name: str
     accession: str
     study_uid: str
     prior: str
+    report_start: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +98,11 @@ def case(ctx: Context) -> Case:
     send(ctx, patient_id=cpr, accession=prior, study_date="20250301", ae="BBBCT1")
     reports.write_report(ctx, prior, text=PRIOR_TEXT, author="overlæge.beta", final=True)
     today = new_referral(ctx, cpr, priority=Priority.URGENT).procedures[0]
-    return Case(cpr, "Blixen, Karen", today.accession, today.study_uid, prior)
+    template = TemplateCommand("Kontrol af nodulus", TEMPLATE, (today.code,))
+    made = report_templates.create_template(ctx, template, "admin")
+    start = f"{today.name} (Mistanke om lungecancer):"
+    assert report_templates.filled(ctx, made.id, today.accession) == start
+    return Case(cpr, "Blixen, Karen", today.accession, today.study_uid, prior, start)
 
 
 def manager_sees_open(desk: Desk, case: Case, count: int) -> None:
@@ -151,7 +160,11 @@ def radiologist_reads_with_the_prior_and_signs(desk: Desk, case: Case) -> None:
     prior.get_by_text("Underskrevet af overlæge.beta").click()
     expect(prior.locator(".report-text")).to_have_text(PRIOR_TEXT)
     desk.check_a11y(page)
-    page.get_by_label("Beskrivelse", exact=True).fill(REPORT_TEXT)
+    page.get_by_role("link", name="Brug «Kontrol af nodulus»").click()
+    box = page.get_by_label("Beskrivelse", exact=True)
+    expect(box).to_have_value(case.report_start)
+    box.press("End")
+    box.press_sequentially(f" {FINDINGS}")
     page.get_by_role("button", name="Underskriv (endelig)").click()
     expect(page.get_by_role("status")).to_contain_text("underskrevet")
     desk.check_a11y(page)
@@ -172,7 +185,8 @@ def oru_leaves_through_the_outbox(ctx: Context, case: Case, receiver: Receiver) 
     worker.close_connections()
     sent = [m for m in receiver.messages if field(m, "OBR", 3).startswith(case.accession)]
     assert len(sent) == 1, receiver.messages
-    assert field(sent[0], "OBX", 5) == REPORT_TEXT and field(sent[0], "OBR", 25) == "F"
+    assert field(sent[0], "OBX", 5) == f"{case.report_start} {FINDINGS}"
+    assert field(sent[0], "OBR", 25) == "F"
 
 
 def test_one_referral_through_the_day(
