@@ -72,6 +72,8 @@ def test_an_overdue_list_says_how_many_days_over(
     page = web.get("/tracker/list", params={"flag": "overdue"}).text
     assert re.search(r'<td class="days-over">\s*\d+ dage over fristen', page)
     assert "dage over fristen" in web.get("/tracker").text
+    before_flags = web.get("/tracker/list", params={"overdue": "true"}).text
+    assert re.search(r'<td class="days-over">', before_flags)
 
 
 def test_a_list_sorts_by_a_header_keeps_the_order_across_pages_and_the_page_size(

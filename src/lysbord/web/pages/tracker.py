@@ -68,8 +68,11 @@ def referral_list(
     order: str = "asc",
     size: str = str(PAGE_SIZES[1]),
     offset: Offset = 0,
+    overdue: bool = False,
 ) -> HTMLResponse:
-    """The referrals behind one count or flag of the board, in the order asked for."""
+    """The referrals behind one count or flag of the board, in the order asked for
+    (``overdue=true``, the address before flags, is ``flag=overdue``)."""
+    flag = flag or ("overdue" if overdue else "")
     given = {"queue": queue, "flag": flag, "priority": priority, "sort": sort}
     given |= {"order": order, "size": size}
     shown: dict[str, Any] = {"queue": queue, "site": site, "flag": flag, "priority": priority}
