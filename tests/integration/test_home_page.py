@@ -101,7 +101,7 @@ def test_the_radiographer_sees_today_s_rooms_theirs_first(
     work = section(web.get("/").text, "rooms")
     first_room = re.findall(r'href="/rooms/([A-Z0-9]+)"', work)[0]
     assert first_room == rooms[0].ae_title and first_room.startswith("AAA")
-    assert "Dit rum i dag" in work
+    assert "Dit rum i dag" in work and "Andre rum med patienter i dag (1)</summary>" in work
     assert "Alfa Hospital (AAA)" in work and "Beta Hospital (BBB)" in work
 
 

@@ -178,14 +178,19 @@ def rooms_today(ctx: Context, username: str) -> list[RoomDay]:
         .where(*on_today)
         .group_by(Room.ae_title, Room.name, Site.code, Procedure.state)
     )
-    worked = (
+    moved_by_user = (
+        select(Event.id)
+        .where(Event.procedure_id == Appointment.procedure_id)
+        .where(Event.actor == username, Event.at >= starts)
+        .exists()
+    )
+    worked = (  # driven by today's appointments; the events are looked up per procedure
         select(Room.ae_title)
         .distinct()
-        .select_from(Event)
-        .join(Appointment, Appointment.procedure_id == Event.procedure_id)
+        .select_from(Appointment)
         .join(Slot, Slot.id == Appointment.slot_id)
         .join(Room, Room.id == Slot.room_id)
-        .where(*on_today, Event.actor == username, Event.at >= starts)
+        .where(*on_today, moved_by_user)
     )
     rooms: dict[str, RoomDay] = {}
     with ctx.uow(readonly=True) as uow:
