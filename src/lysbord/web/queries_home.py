@@ -166,32 +166,27 @@ def rooms_today(ctx: Context, username: str) -> list[RoomDay]:
     now = ctx.now()
     today = local_date(now)
     starts, ends = start_of_local_day(today), start_of_local_day(today + timedelta(days=1))
-    on_today = (Appointment.active.is_(True), Slot.start_at >= starts, Slot.start_at < ends)
-    counted = (
-        select(Room.ae_title, Room.name, Site.code, Procedure.state)
-        .add_columns(func.min(Slot.start_at), func.count())
+    todays = (  # today's appointments, through the slots' (start, room) index
+        select()
         .select_from(Appointment)
         .join(Slot, Slot.id == Appointment.slot_id)
         .join(Room, Room.id == Slot.room_id)
+        .where(Appointment.active.is_(True), Slot.start_at >= starts, Slot.start_at < ends)
+    )
+    counted = (
+        todays.add_columns(Room.ae_title, Room.name, Site.code, Procedure.state)
+        .add_columns(func.min(Slot.start_at), func.count())
         .join(Site, Site.id == Room.site_id)
         .join(Procedure, Procedure.id == Appointment.procedure_id)
-        .where(*on_today)
         .group_by(Room.ae_title, Room.name, Site.code, Procedure.state)
     )
-    moved_by_user = (
+    moved_by_user = (  # looked up per appointment's procedure, never a scan of the events
         select(Event.id)
         .where(Event.procedure_id == Appointment.procedure_id)
         .where(Event.actor == username, Event.at >= starts)
         .exists()
     )
-    worked = (  # driven by today's appointments; the events are looked up per procedure
-        select(Room.ae_title)
-        .distinct()
-        .select_from(Appointment)
-        .join(Slot, Slot.id == Appointment.slot_id)
-        .join(Room, Room.id == Slot.room_id)
-        .where(*on_today, moved_by_user)
-    )
+    worked = todays.add_columns(Room.ae_title).distinct().where(moved_by_user)
     rooms: dict[str, RoomDay] = {}
     with ctx.uow(readonly=True) as uow:
         s = uow.session
