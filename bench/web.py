@@ -90,7 +90,7 @@ def detail_paths(ctx: Context) -> list[str]:
         f"/rooms/{ae}/calendar?view=day",
         f"/rooms/{ae}/calendar?view=week",
         "/tracker/list",
-        "/tracker/list?queue=awaiting-booking&overdue=true",
+        "/tracker/list?queue=awaiting-booking&flag=overdue",
         "/tracker/list?queue=booked&offset=1000",
         "/api/v1/tracker",
     ]

@@ -6,20 +6,25 @@ midnight to tell them apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lysbord.domain.priorities import Priority
+from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
 from lysbord.services.operations import check
 from lysbord.services.pathway import booking, procedures, tracker
 from lysbord.services.pathway.procedures import Action
+from lysbord.services.pathway.tracker import UNASSIGNED
 from lysbord.services.pathway.views import ReferralView
 from lysbord.services.people import registration
-from lysbord.web import queries_work
-from tests.helpers import new_referral, random_cpr
+from lysbord.web.queries_tracker import SORTS, Choice, Row, listing
+from tests.conftest import Clock
+from tests.helpers import new_patient, new_referral, random_cpr
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 Copenhagen
 WHY = "klinisk begrundelse"
@@ -249,24 +254,68 @@ def test_queue_site_and_flags_of_every_kind_of_referral(ctx, clock):
     assert {n for n, p in placed.items() if p.flags.booked_after_deadline} == {"later"}
 
 
-def test_the_drill_down_lists_what_the_board_counts(ctx, clock):
+def test_the_drill_down_lists_what_the_board_counts(ctx: Context, clock: Clock) -> None:
     every_kind_of_referral(ctx)
     clock.at = T0 + timedelta(days=11)
     board = tracker.board(ctx)
     for site, counts in board.by_site.items():
         for queue, n in counts.items():
-            page, total = queries_work.drill_down(
-                ctx, queue=queue, site=site, overdue=False, offset=0
-            )
-            assert (total, len(page)) == (n, n), (site, queue)
-            assert {r.queue or "none" for r in page} == {queue}
-    page, total = queries_work.drill_down(ctx, queue=None, site=None, overdue=True, offset=0)
+            rows, total = listing(ctx, Choice(queue=queue, site=site))
+            assert (total, len(rows)) == (n, n), (site, queue)
+            assert {r.referral.queue or "none" for r in rows} == {queue}
+            assert {r.site or UNASSIGNED for r in rows} == {site}
+    rows, total = listing(ctx, Choice(flag="overdue"))
     assert total == board.overdue == len(board.overdue_list)
-    assert [r.id for r in page] == [i.referral_id for i in board.overdue_list]
-    everyone, total = queries_work.drill_down(ctx, queue=None, site=None, overdue=False, offset=0)
+    assert [r.referral.id for r in rows] == [i.referral_id for i in board.overdue_list]
+    for flag, n in (("booked_after_deadline", 1), ("notify_overdue", 2)):
+        rows, total = listing(ctx, Choice(flag=flag))
+        assert total == n == getattr(board, flag)
+        assert all(getattr(r.referral.flags, flag) for r in rows)
+    everyone, total = listing(ctx, Choice())
     assert total == len(everyone) == board.open_referrals
-    rest, total = queries_work.drill_down(ctx, queue=None, site=None, overdue=False, offset=4)
+    rest, total = listing(ctx, Choice(offset=4))
     assert (rest, total) == (everyone[4:], board.open_referrals)
+
+
+def test_a_list_sorts_by_any_column_both_ways_and_pages_in_that_order(
+    ctx: Context, clock: Clock
+) -> None:
+    every_kind_of_referral(ctx)
+    for family in ("Curie", "Andersen", "Bohr"):
+        new_referral(ctx, new_patient(ctx, family_name=family, given_name="Eva"))
+    clock.at = T0 + timedelta(days=11)
+    for sort, key in SORT_KEYS.items():
+        up, total = listing(ctx, Choice(sort=sort))
+        down, _ = listing(ctx, Choice(sort=sort, descending=True))
+        assert len(up) == len(down) == total
+        assert [key(r) for r in up] == in_order([key(r) for r in up], descending=False), sort
+        assert [key(r) for r in down] == in_order([key(r) for r in down], descending=True), sort
+        pages = [listing(ctx, Choice(sort=sort, size=3, offset=o))[0] for o in range(0, total, 3)]
+        assert [r.referral.id for page in pages for r in page] == [r.referral.id for r in up]
+    assert set(SORT_KEYS) == set(SORTS)
+
+
+def in_order(keys: list[object], *, descending: bool) -> list[object]:
+    """The keys as the list must order them: by value either way, missing ones last."""
+    known = sorted((k for k in keys if k is not None), reverse=descending)  # type: ignore[type-var]
+    return [*known, *(k for k in keys if k is None)]
+
+
+SORT_KEYS: dict[str, Callable[[Row], Any]] = {
+    "due": lambda r: r.referral.due_at,
+    "priority": lambda r: Priority(r.referral.priority).rank,
+    "name": lambda r: r.referral.patient_name,  # ASCII names here: every collation agrees
+    "queue": lambda r: list(Queue).index(r.referral.queue) if r.referral.queue else None,
+    "site": lambda r: r.site,  # AAA is Alfa Hospital, BBB Beta: codes and names sort alike
+}
+
+
+def test_a_list_narrows_to_one_priority(ctx: Context) -> None:
+    every_kind_of_referral(ctx)
+    urgent = new_referral(ctx, priority=Priority.URGENT)
+    rows, total = listing(ctx, Choice(priority="urgent"))
+    assert urgent.id in {r.referral.id for r in rows}
+    assert total == len(rows) and {r.referral.priority for r in rows} == {"urgent"}
 
 
 def test_check_names_a_referral_the_board_counts_elsewhere(ctx, monkeypatch):

@@ -204,7 +204,7 @@ def test_tracker_counts_drill_down_to_patients(web: TestClient, ctx: Context) ->
     assert "/tracker/list?queue=awaiting-booking" in board
     listing = web.get("/tracker/list", params={"queue": "awaiting-booking"}).text
     assert f"/patients/{ref.cpr}" in listing
-    assert web.get("/tracker/list", params={"queue": "nowhere"}).status_code == 404
+    assert web.get("/tracker/list", params={"queue": "nowhere"}).status_code == 422
 
 
 def test_every_state_queue_priority_and_flash_has_both_languages() -> None:

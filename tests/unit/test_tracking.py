@@ -11,6 +11,7 @@ from lysbord.domain.tracking import (
     Flags,
     ProcedureSnapshot,
     Queue,
+    days_overdue,
     flags,
     procedure_queue,
     referral_queue,
@@ -175,3 +176,20 @@ def test_flags_refuse_naive_times() -> None:
     with pytest.raises(InvalidValue) as info:
         flags(Queue.BOOKED, datetime(2026, 4, 1), None, None, NOW)
     assert info.value.field == "due_at"
+
+
+@pytest.mark.parametrize(
+    ("due", "now", "days"),
+    [
+        (datetime(2026, 3, 2, 7, tzinfo=UTC), datetime(2026, 3, 2, 9, tzinfo=UTC), 0),
+        # 23:30 UTC on the 2nd is already the 3rd in Copenhagen: one day, not zero
+        (datetime(2026, 3, 2, 7, tzinfo=UTC), datetime(2026, 3, 2, 23, 30, tzinfo=UTC), 1),
+        (datetime(2026, 3, 2, 23, 30, tzinfo=UTC), datetime(2026, 3, 5, 7, tzinfo=UTC), 2),
+        # across the spring change (29 March 2026) whole days still count as days
+        (datetime(2026, 3, 27, 11, tzinfo=UTC), datetime(2026, 4, 3, 10, tzinfo=UTC), 7),
+    ],
+)
+def test_days_overdue_counts_copenhagen_calendar_days(
+    due: datetime, now: datetime, days: int
+) -> None:
+    assert days_overdue(due, now) == days

@@ -104,3 +104,10 @@ def flags(
         notify_by is not None and queue in _NOT_TOLD and now > require_aware(notify_by, "notify_by")
     )
     return Flags(overdue=overdue, booked_after_deadline=late, notify_overdue=untold)
+
+
+def days_overdue(due_at: datetime, now: datetime) -> int:
+    """Copenhagen calendar days from the deadline's day to today: 0 when it passed today.
+
+    Whole days as people count them on a ward ("three days over"), not 24-hour periods."""
+    return (local_date(now) - local_date(due_at)).days

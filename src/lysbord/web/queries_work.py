@@ -15,11 +15,8 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.priorities import Priority
-from lysbord.domain.tracking import Queue
 from lysbord.services.archive import grouped
 from lysbord.services.core.context import Context
-from lysbord.services.pathway.tracker import UNASSIGNED
-from lysbord.services.pathway.tracker_sql import bind, placed, prefer_index_lookups, stage_of
 from lysbord.services.pathway.views import ReferralView, referral_views
 from lysbord.services.people.views import display_name, primary_identifiers
 from lysbord.store.models import (
@@ -64,9 +61,11 @@ class ReadingFilter:
     priority: str | None = None
 
 
-def priority_rank() -> ColumnElement[int]:
-    """The priority's rank as SQL, so the database sorts by urgency, not by name."""
-    return case({p.value: p.rank for p in Priority}, value=Referral.priority, else_=len(Priority))
+def priority_rank(column: ColumnElement[str] | None = None) -> ColumnElement[int]:
+    """The priority's rank as SQL (of ``column``, the referral's priority unless given),
+    so the database sorts by urgency, not by name."""
+    value = Referral.priority if column is None else column
+    return case({p.value: p.rank for p in Priority}, value=value, else_=len(Priority))
 
 
 def _count(ctx: Context, stmt: Select[tuple[Referral]]) -> int:
@@ -96,41 +95,6 @@ def inbox(
         s = uow.session
         page = s.scalars(ordered.limit(PAGE_SIZE).offset(offset)).all()
         return referral_views(s, page, ctx.now()), total
-
-
-def drill_down(
-    ctx: Context, *, queue: str | None, site: str | None, overdue: bool, offset: int
-) -> tuple[list[ReferralView], int]:
-    """The open referrals behind one count of the tracker board, soonest due first.
-
-    Filtered, counted and paged in SQL by ``services.pathway.tracker_sql.placed`` (the board's
-    own statement), so the list always matches the count; views are built for the page only.
-    """
-    now = ctx.now()
-    places = placed(overdue_only=overdue).subquery()
-    chosen = select(places.c.referral_id, func.count().over().label("total"))
-    if queue == "none":
-        chosen = chosen.where(places.c.stage.is_(None))
-    elif queue is not None:
-        chosen = chosen.where(places.c.stage == stage_of(Queue(queue)))
-    if site == UNASSIGNED:
-        chosen = chosen.where(places.c.site.is_(None))
-    elif site is not None:
-        chosen = chosen.where(places.c.site == site)
-    ordered = chosen.order_by(places.c.due_at, places.c.referral_id)
-    with ctx.uow(readonly=True) as uow:
-        s = uow.session
-        prefer_index_lookups(s)
-        params = bind(now)
-        rows = s.execute(ordered.limit(PAGE_SIZE).offset(offset), params).all()
-        ids = [r.referral_id for r in rows]
-        if rows:  # the count over the whole list rides along on each row of the page
-            total = rows[0].total
-        else:
-            total = s.scalar(select(func.count()).select_from(chosen.subquery()), params) or 0
-        page = s.scalars(select(Referral).where(Referral.id.in_(ids))).all()
-        by_id = {r.id: r for r in page}
-        return referral_views(s, [by_id[i] for i in ids], now), total
 
 
 def _examined_at() -> Select[tuple[int, str]]:

@@ -2,7 +2,9 @@
 
 Every template sees ``user``, ``lang``, ``t`` (translate into ``lang``), ``csrf_token``,
 ``now`` (Copenhagen), ``nav`` and ``flash``; times go through the ``local_dt`` and
-``local_date`` filters, because staff read Copenhagen time while the store keeps UTC.
+``local_date`` filters, because staff read Copenhagen time while the store keeps UTC;
+site codes through ``site`` (``web.site_names``: the hospital's name, the code beside),
+deadlines through ``days_overdue(now)``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from lysbord.domain.calendar import COPENHAGEN, local_dt
+from lysbord.domain.tracking import days_overdue
 from lysbord.http.context import get_context
 from lysbord.http.session import CSRF_COOKIE, csrf_token, current
 from lysbord.web import i18n
 from lysbord.web.nav import visible
+from lysbord.web.site_names import site
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
@@ -61,7 +65,13 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(local_dt=local_dt, local_date=local_date, local_time=local_time)
+    env.filters.update(
+        local_dt=local_dt,
+        local_date=local_date,
+        local_time=local_time,
+        site=site,
+        days_overdue=days_overdue,
+    )
     return env
 
 
