@@ -156,7 +156,7 @@ def radiologist_reads_with_the_prior_and_signs(desk: Desk, case: Case) -> None:
     expect(page.get_by_role("heading", name="Tidligere undersøgelser (1)")).to_be_visible()
     prior = page.locator(".priors li")
     expect(prior).to_contain_text("01.03.2025")
-    expect(prior).to_contain_text(f"BBB, {case.prior}")
+    expect(prior).to_contain_text(f"Beta Hospital (BBB), {case.prior}")
     prior.get_by_text("Underskrevet af overlæge.beta").click()
     expect(prior.locator(".report-text")).to_have_text(PRIOR_TEXT)
     desk.check_a11y(page)

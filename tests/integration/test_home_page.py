@@ -19,9 +19,10 @@ from sqlalchemy import event
 
 from lysbord.app import create_app
 from lysbord.domain.access import Role
+from lysbord.domain.calendar import local_date
 from lysbord.domain.priorities import Priority
 from lysbord.services.core.context import Context
-from lysbord.services.pathway import booking, procedures
+from lysbord.services.pathway import booking, procedures, roster
 from lysbord.services.pathway.booking import SlotSearch
 from lysbord.services.pathway.procedures import Action
 from lysbord.services.pathway.views import ReferralView
@@ -105,6 +106,20 @@ def test_the_radiographer_sees_today_s_rooms_theirs_first(
     assert "Alfa Hospital (AAA)" in work and "Beta Hospital (BBB)" in work
 
 
+def test_the_radiographer_s_rostered_room_is_theirs_before_they_touch_it(
+    web: TestClient, ctx: Context, clock: Clock
+) -> None:
+    username = signed_in(web, ctx, R.radiographer)
+    booked_today(ctx, clock, new_referral(ctx), "AAA")
+    acc = booked_today(ctx, clock, new_referral(ctx), "BBB")
+    room = procedures.get_procedure(ctx, acc).procedure.appointment
+    assert room is not None
+    roster.add_to_roster(ctx, room.ae_title, local_date(clock.at), username, "admin")
+    rooms = queries_home.rooms_today(ctx, username)
+    assert [r.ae_title for r in rooms if r.mine] == [room.ae_title]
+    assert rooms[0].ae_title == room.ae_title
+
+
 def test_the_radiologist_sees_cases_by_priority_the_most_urgent_first(
     web: TestClient, ctx: Context
 ) -> None:
@@ -115,6 +130,7 @@ def test_the_radiologist_sees_cases_by_priority_the_most_urgent_first(
     work = section(web.get("/").text, "reading")
     assert '<span class="count">3</span>' in work
     assert "Akut: 1" in work and "Rutine: 2" in work
+    assert 'href="/reading?priority=acute"' in work
     assert work.index("Akut: 1") < work.index("Rutine: 2")
     links = re.findall(r'href="/reading/([^"]+)"', work)
     assert links[:2] == [acute, routine]

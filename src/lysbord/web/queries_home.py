@@ -35,6 +35,7 @@ from lysbord.store.models import (
     Site,
     Slot,
 )
+from lysbord.store.reading_models import RosterEntry
 from lysbord.web.queries_tracker import FLAGS
 from lysbord.web.queries_work import AWAITING_BOOKING, priority_rank
 
@@ -158,10 +159,11 @@ def _items(s: Session, rows: Any) -> list[Item]:
 
 
 def rooms_today(ctx: Context, username: str) -> list[RoomDay]:
-    """Every room with patients booked today, the rooms ``username`` has worked in today
-    first (there is no roster yet: the rooms of the procedures they moved today).
+    """Every room with patients booked today, the user's own first: those they are
+    rostered on today, and those whose procedures they moved today (a region that keeps no
+    roster, or a colleague covering, still finds its rooms).
 
-    One statement counts each room's procedures by state; a second finds the user's rooms.
+    One statement counts each room's procedures by state; two more find the user's rooms.
     """
     now = ctx.now()
     today = local_date(now)
@@ -187,6 +189,11 @@ def rooms_today(ctx: Context, username: str) -> list[RoomDay]:
         .exists()
     )
     worked = todays.add_columns(Room.ae_title).distinct().where(moved_by_user)
+    rostered = (
+        select(Room.ae_title)
+        .join(RosterEntry, RosterEntry.room_id == Room.id)
+        .where(RosterEntry.day == today, RosterEntry.username == username)
+    )
     rooms: dict[str, RoomDay] = {}
     with ctx.uow(readonly=True) as uow:
         s = uow.session
@@ -195,7 +202,7 @@ def rooms_today(ctx: Context, username: str) -> list[RoomDay]:
             room.states[state] += n
             if state in WAITING_STATES:
                 room.next_at = min(filter(None, (room.next_at, first_start)))
-        mine = set(s.scalars(worked))
+        mine = set(s.scalars(worked)) | set(s.scalars(rostered))
     for room in rooms.values():
         room.waiting = sum(room.states[s] for s in WAITING_STATES)
         room.in_progress = room.states["in-progress"]
