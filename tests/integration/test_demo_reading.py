@@ -1,6 +1,6 @@
 """The demo's reading room (issue 23): plausible Danish report templates for CT thorax,
 chest X-ray, mammography and abdominal ultrasound, and the demo radiographer rostered
-on every room for the coming working days."""
+on the first hospital's rooms for the coming working days."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from lysbord.services.pathway import report_templates, roster
 def test_the_demo_has_templates_and_a_roster(bare_ctx: Context) -> None:
     ctx = bare_ctx
     region.add_procedure_codes(ctx, procedure_codes())
+    for site in SITES[:2]:
+        region.add_site(ctx, site.code, site.name, room_specs(site), contact(site))
     site = SITES[0]
-    region.add_site(ctx, site.code, site.name, room_specs(site), contact(site))
     create_demo_users(ctx)
     templates, entries = build_reading_setup(ctx)
     rooms = len(room_specs(site))

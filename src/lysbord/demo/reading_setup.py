@@ -1,15 +1,16 @@
 """The demo's reading room: report templates for common procedures and a room roster.
 
 Made through the services, like the rest of the demo, after the demo users exist: the
-roster names the demo radiographer (``demo.users``) on every room of the region for the
-working days from today, so the demo's day runs without a warning; the administrator
-can take entries off at ``/roster`` to see one.
+roster names the demo radiographer (``demo.users``) on every room of the first hospital (``region_data.SITES``)
+for the working days from today: their start page leads with those rooms, and a start
+by hand in another hospital's room shows the roster's warning and asks for a reason.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from lysbord.demo.region_data import SITES
 from lysbord.demo.users import ACTOR, DEMO_USERS
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import is_working_day, local_date
@@ -72,7 +73,8 @@ def build_reading_setup(ctx: Context) -> tuple[int, int]:
     today = local_date(ctx.now())
     ahead = (today + timedelta(days=i) for i in range(ROSTER_DAYS * 2))
     days = [d for d in ahead if is_working_day(d)][:ROSTER_DAYS]
-    rooms = [r.ae_title for site in list_sites(ctx) for r in site.rooms if r.active]
+    home = SITES[0].code
+    rooms = [r.ae_title for s in list_sites(ctx) if s.code == home for r in s.rooms if r.active]
     for day in days:
         for ae_title in rooms:
             roster.add_to_roster(ctx, ae_title, day, radiographer, ACTOR)
