@@ -1,9 +1,10 @@
 """The demo's reading room: report templates for common procedures and a room roster.
 
 Made through the services, like the rest of the demo, after the demo users exist: the
-roster names the demo radiographer (``demo.users``) on every room of the first hospital (``region_data.SITES``)
-for the working days from today: their start page leads with those rooms, and a start
-by hand in another hospital's room shows the roster's warning and asks for a reason.
+roster names the demo radiographer (``demo.users``) on every room of the first hospital
+(``region_data.SITES``) for the working days from today: their start page leads with
+those rooms, and a start by hand in another hospital's room shows the roster's warning
+and asks for a reason.
 """
 
 from __future__ import annotations
