@@ -26,7 +26,7 @@ from tests.dicomweb.test_viewer_browser import (
     ARTIFACTS,
     TIMEOUT_S,
     ct_study,
-    skip_tour,
+    no_tour,
     wait_for_image,
 )
 from tests.helpers import new_patient, new_referral
@@ -65,7 +65,7 @@ def test_view_images_shows_the_ct_slice(
         page.get_by_role("link", name="Vis billeder").click()
     viewer = opened.value
     assert wait_for_image(viewer) is not None, f"the viewer drew no image within {TIMEOUT_S} s"
-    skip_tour(viewer)  # its first-visit tour covers part of the viewport
+    no_tour(viewer)
     shown = wait_for_image(viewer)
     assert shown is not None
     ARTIFACTS.mkdir(exist_ok=True)

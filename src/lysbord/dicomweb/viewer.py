@@ -59,7 +59,7 @@ APP_CONFIG = """window.config = {
   routerBasename: '%(base)s',
   extensions: [],
   modes: [],
-  customizationService: {},
+  customizationService: { 'ohif.tours': { $set: [] } },  // no English first-visit tour over the image
   showStudyList: true,
   maxNumberOfWebWorkers: 3,
   showWarningMessageForCrossOrigin: false,
