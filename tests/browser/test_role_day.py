@@ -2,7 +2,7 @@
 
 The patient has a CT thorax from Beta Hospital, examined and signed last year, and a new
 urgent referral. The manager sees it open on the tracker; the booking clerk books it at
-Alfa from the inbox; the radiographer runs the examination on Alfa's CT 1 while DCMTK's
+Alfa from the start page; the radiographer runs the examination on Alfa's CT 1 while DCMTK's
 ``storescu`` sends its images to the DICOM door; the radiologist opens the case from the
 reading list, reads the Beta prior with its report, writes and signs; the ORU leaves
 through the outbox to an MLLP receiver; the tracker no longer counts the referral.
@@ -114,9 +114,10 @@ def manager_sees_open(desk: Desk, case: Case, count: int) -> None:
     expect(page.get_by_role("link", name=case.name)).to_have_count(count)
 
 
-def clerk_books_from_the_inbox(desk: Desk, case: Case) -> None:
-    page = desk.open(Role.booking_clerk, "/referrals")
-    page.get_by_role("link", name=f"Book {case.accession}").click()
+def clerk_books_from_the_start_page(desk: Desk, case: Case) -> None:
+    """The referral is among the soonest deadlines on the clerk's start page."""
+    page = desk.open(Role.booking_clerk, "/")
+    page.locator(f'#work-booking a[href="/booking/{case.accession}"]').click()
     desk.check_a11y(page)
     page.get_by_label("Hospital").select_option("AAA")
     page.get_by_role("button", name="Vis tider").click()
@@ -201,7 +202,7 @@ def test_one_referral_through_the_day(
 ) -> None:
     desk = Desk(page, sign_in, check_a11y)
     manager_sees_open(desk, case, 1)
-    clerk_books_from_the_inbox(desk, case)
+    clerk_books_from_the_start_page(desk, case)
     radiographer_examines(desk, ctx, case, door, tmp_path / "scanner")
     radiologist_reads_with_the_prior_and_signs(desk, case)
     oru_leaves_through_the_outbox(ctx, case, receiver)
