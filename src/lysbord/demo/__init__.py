@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lysbord.demo.images.store import DemoArchive
 from lysbord.demo.merges import play_merges
 from lysbord.demo.pathways import Pathways
 from lysbord.demo.people import Person, make_people
@@ -31,6 +32,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations import region
 from lysbord.services.pathway import tracker
 from lysbord.services.people import registration
+from lysbord.store.blobs import BlobStore
 
 __all__ = ["build_demo", "region_exists"]
 
@@ -73,7 +75,8 @@ def build_demo(
     """
     console = console or Console()
     rng = random.Random(seed)
-    runner = Runner(ctx, rng, ctx.now())
+    archive = DemoArchive(BlobStore(ctx.settings.data_dir / "blobs"))
+    runner = Runner(ctx, rng, ctx.now(), archive)
     today = local_date(runner.now)
     rooms = _create_region(ctx)
     with _progress(console) as progress:
@@ -89,6 +92,7 @@ def build_demo(
             paths.play(plan)
         merges = play_merges(runner, people, rng)
     runner.at(None)  # back to the real clock
+    archive.close()
     region.refresh_statistics(ctx)
     _summary(console, ctx, Made(rooms, slots, len(people), len(plans), merges), today)
 

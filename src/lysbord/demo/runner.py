@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
+from lysbord.demo.images.store import DemoArchive, scheduled_exam
 from lysbord.domain.priorities import Priority
 from lysbord.services.core.context import Context
 from lysbord.services.pathway import booking, procedures, referrals
@@ -23,7 +24,6 @@ from lysbord.services.pathway.procedures import Action
 CLERK = "demo-sekretær"
 RADIOGRAPHER = "demo-radiograf"
 RADIOLOGIST = "demo-radiolog"
-ARCHIVE = "demo-pacs"
 REFERRER = "demo-henviser"
 OFFERS = 8
 
@@ -53,11 +53,14 @@ class Booked:
 class Runner:
     """Service calls at given moments; never later than ``now`` (the demo's present)."""
 
-    def __init__(self, ctx: Context, rng: random.Random, now: datetime) -> None:
+    def __init__(
+        self, ctx: Context, rng: random.Random, now: datetime, archive: DemoArchive
+    ) -> None:
         self.clock = SimClock(ctx.clock)
         self.ctx = dataclasses.replace(ctx, clock=self.clock)
         self.rng = rng
         self.now = now
+        self.archive = archive
 
     def at(self, moment: datetime | None) -> Context:
         """The context at ``moment`` (None: the real clock); the future is refused."""
@@ -112,9 +115,6 @@ class Runner:
             actor = CLERK
         procedures.apply(self.at(at), accession, action, actor, reason)
 
-    def images(self, accession: str, at: datetime) -> None:
-        procedures.note_images_received(self.at(at), accession, ARCHIVE)
-
     def cancel_appointment(self, b: Booked, at: datetime, reason: str) -> None:
         booking.cancel_appointment(self.at(at), b.appointment_id, reason, CLERK)
 
@@ -126,17 +126,21 @@ class Runner:
 
         ``upto`` names the last step taken (``arrive``, ``start``, ``complete``,
         ``images`` or ``report``); the report comes hours to days later, never after now.
+        The scanner reads the patient from its worklist once arrived, and its images
+        reach the archive minutes after the examination.
         """
         steps = ("arrive", "start", "complete", "images", "report")
         arrive = max(b.booked_at + timedelta(minutes=1), b.start_at - self.minutes(2, 20))
         self.act(b.accession, Action.ARRIVE, min(arrive, self.now))
+        start = min(max(arrive + timedelta(minutes=1), b.start_at + self.minutes(0, 5)), self.now)
+        if steps.index(upto) >= 3:
+            exam = scheduled_exam(self.ctx, b.accession, start)
         if steps.index(upto) >= 1:
-            start = max(arrive + timedelta(minutes=1), b.start_at + self.minutes(0, 5))
-            self.act(b.accession, Action.START, min(start, self.now))
+            self.act(b.accession, Action.START, start)
         if steps.index(upto) >= 2:
             self.act(b.accession, Action.COMPLETE, b.end_at)
         if steps.index(upto) >= 3:
-            self.images(b.accession, min(b.end_at + self.minutes(1, 25), self.now))
+            self.archive.store(self.at(min(b.end_at + self.minutes(1, 25), self.now)), exam)
         if steps.index(upto) >= 4:
             report = b.end_at + self.minutes(60, 60 * 48)
             self.act(b.accession, Action.REPORT, min(report, self.now))
