@@ -52,6 +52,7 @@ class Made:
     patients: int
     referrals: int
     merges: tuple[int, int]
+    images: tuple[int, int]  # studies, instances
 
 
 def region_exists(ctx: Context) -> bool:
@@ -91,10 +92,12 @@ def build_demo(
         for plan in progress.track(plans, description="Referrals"):
             paths.play(plan)
         merges = play_merges(runner, people, rng)
+    referrals = len(plans) + paths.priors.made
     runner.at(None)  # back to the real clock
     archive.close()
     region.refresh_statistics(ctx)
-    _summary(console, ctx, Made(rooms, slots, len(people), len(plans), merges), today)
+    images = (archive.studies, archive.instances)
+    _summary(console, ctx, Made(rooms, slots, len(people), referrals, merges, images), today)
 
 
 @contextmanager
@@ -161,6 +164,7 @@ def _summary(console: Console, ctx: Context, made: Made, today: date) -> None:
         *((f"    {q.value}", board.by_queue.get(q.value, 0)) for q in Queue),
         ("  overdue", board.overdue),
         ("  not told their date in time", board.notify_overdue),
+        ("studies (images)", f"{made.images[0]:,} ({made.images[1]:,})"),
     ]
     for what, count in rows:
         table.add_row(what, f"{count:,}" if isinstance(count, int) else count)

@@ -34,7 +34,7 @@ class DemoArchive:
     def __init__(self, blobs: BlobStore) -> None:
         self.blobs = blobs
         self.ids = InstanceIds()
-        self.stored = 0
+        self.studies = self.instances = 0
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="demo-store")
 
     def close(self) -> None:
@@ -53,7 +53,8 @@ class DemoArchive:
             parts.append([file_meta(sop, uid, TRANSFER_SYNTAX), data])
         blobs: list[Stored] = list(self._pool.map(self.blobs.put, parts))
         outcomes = index_instances(ctx, list(zip(received, blobs, strict=True)), self.ids)
-        self.stored += len(outcomes)
+        self.studies += 1
+        self.instances += len(outcomes)
         return len(outcomes)
 
 
