@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pydicom import Dataset, dcmread
 
-from lysbord.demo.images import Exam, instances
+from lysbord.demo.images import Exam, Instance, instances
 from lysbord.demo.images.dataset import TRANSFER_SYNTAX, Encoder, image, series, study
 from lysbord.demo.images.dx import radiograph
 from lysbord.dicomcodec.header import read_header
@@ -39,13 +39,13 @@ def exam(modality: str, body_part: str, patient_id: str = "0101701234") -> Exam:
     )
 
 
-def read_back(datasets: list[Dataset]) -> list[Dataset]:
+def read_back(made: list[Instance]) -> list[Dataset]:
     """Each instance as the archive stores it (file meta + bytes), read by pydicom."""
     encoder = Encoder()
     out: list[Dataset] = []
-    for ds in datasets:
-        data = encoder.encode(ds)
-        meta = file_meta(str(ds.SOPClassUID), str(ds.SOPInstanceUID), TRANSFER_SYNTAX)
+    for instance in made:
+        data = encoder.encode(instance)
+        meta = file_meta(instance.sop_class_uid, instance.sop_instance_uid, TRANSFER_SYNTAX)
         assert read_header(data, TRANSFER_SYNTAX)["AccessionNumber"] == "LB00000042"
         out.append(dcmread(io.BytesIO(meta + data)))
     return out
@@ -53,7 +53,7 @@ def read_back(datasets: list[Dataset]) -> list[Dataset]:
 
 @pytest.mark.parametrize(
     ("modality", "body_part", "count"),
-    [("CT", "CHEST", 24), ("CT", "CHESTABDOMEN", 32), ("MR", "KNEE", 20), ("DX", "CHEST", 1),
+    [("CT", "CHEST", 24), ("CT", "CHESTABDOMEN", 32), ("MR", "KNEE", 16), ("DX", "CHEST", 1),
      ("CR", "HIP", 1), ("MG", "BREAST", 4), ("US", "ABDOMEN", 1)],
 )  # fmt: skip
 def test_every_generator_makes_a_study_pydicom_reads_back(
@@ -113,8 +113,8 @@ def test_radiograph_and_ultrasound_are_one_grey_frame() -> None:
 
 def test_the_anatomy_is_made_once_per_build_and_shared() -> None:
     a, b = instances(exam("CT", "HEAD")), instances(exam("CT", "HEAD"))
-    assert a[0].PixelData is b[0].PixelData  # the same encoded bytes, not made again
-    assert a[0].SOPInstanceUID != b[0].SOPInstanceUID
+    assert a[0].own.PixelData is b[0].own.PixelData  # the same encoded bytes, not made again
+    assert a[0].sop_instance_uid != b[0].sop_instance_uid
     builds = {exam("CT", "HEAD", f"01017012{n:02d}").size for n in range(30)}
     assert builds == {0.85, 1.0, 1.15}
 

@@ -21,7 +21,7 @@ from lysbord.services.pathway.procedures import Action
 
 DAY = timedelta(days=1)
 #: How often a case of each fate has an earlier study elsewhere.
-SHARE = {Fate.AWAITING_REPORT: 0.5, Fate.REPORTED: 0.1}
+SHARE = {Fate.AWAITING_REPORT: 0.3, Fate.REPORTED: 0.03}
 #: At least this long between the earlier examination and the current one.
 GAP = 7 * DAY
 

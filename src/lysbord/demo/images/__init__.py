@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydicom import Dataset
-
 from lysbord.demo.images.ct import ct_series
-from lysbord.demo.images.dataset import Exam
+from lysbord.demo.images.dataset import Exam, Instance
 from lysbord.demo.images.dx import dx_image
 from lysbord.demo.images.mg import mg_images
 from lysbord.demo.images.mr import mr_series
 from lysbord.demo.images.us import us_image
 
-__all__ = ["GENERATORS", "Exam", "instances"]
+__all__ = ["GENERATORS", "Exam", "Instance", "instances"]
 
-GENERATORS: dict[str, Callable[[Exam], list[Dataset]]] = {
+GENERATORS: dict[str, Callable[[Exam], list[Instance]]] = {
     "CT": ct_series,
     "MR": mr_series,
     "DX": dx_image,
@@ -30,6 +28,6 @@ GENERATORS: dict[str, Callable[[Exam], list[Dataset]]] = {
 }
 
 
-def instances(exam: Exam) -> list[Dataset]:
+def instances(exam: Exam) -> list[Instance]:
     """The study a scanner of the exam's modality would send for it."""
     return GENERATORS[exam.modality](exam)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from pydicom import Dataset
 from pydicom.uid import CTImageStorage
 
-from lysbord.demo.images.dataset import Exam, Frame, axial_stack, frame, study
+from lysbord.demo.images.dataset import Exam, Frame, Instance, axial_stack, frame, study
 from lysbord.demo.images.phantom import HU, part, section, values
 
 SIZE = 256
@@ -42,7 +41,7 @@ def stack(body_part: str, scale: float) -> tuple[tuple[Frame, float], ...]:
     return tuple(out)
 
 
-def ct_series(exam: Exam) -> list[Dataset]:
+def ct_series(exam: Exam) -> list[Instance]:
     centres, widths = zip(*WINDOWS.get(exam.body_part, SOFT_TISSUE), strict=True)
     return axial_stack(
         study(exam, str(CTImageStorage)),

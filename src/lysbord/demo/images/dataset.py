@@ -10,6 +10,7 @@ encoded once and shared by every patient of that size (the callers cache frames)
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +18,6 @@ from typing import Any
 import numpy as np
 from pydicom import Dataset
 from pydicom.charset import convert_encodings
-from pydicom.dataelem import DataElement
 from pydicom.encaps import encapsulate
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
@@ -151,39 +151,62 @@ def copy(ds: Dataset) -> Dataset:
     return Dataset(dict(ds.items()))
 
 
-def image(series_ds: Dataset, number: int, pixels: Frame, **tags: Any) -> Dataset:
-    """One instance of a series: its own UID, number, Pixel Data and ``tags`` (new elements:
-    a tag the series has already is refused, it would change every instance)."""
-    ds = copy(series_ds)
-    own = {"SOPInstanceUID": generate_uid(UID_ROOT), "InstanceNumber": number, **tags}
-    for keyword, value in own.items():
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One image: the elements its whole series shares (one dataset) and its own."""
+
+    series: Dataset
+    own: Dataset
+
+    @property
+    def sop_class_uid(self) -> str:
+        return str(self.series.SOPClassUID)
+
+    @property
+    def sop_instance_uid(self) -> str:
+        return str(self.own.SOPInstanceUID)
+
+
+def image(series_ds: Dataset, number: int, pixels: Frame, **tags: Any) -> Instance:
+    """One instance of a series: its own UID, number, Pixel Data and ``tags`` (a tag the
+    series has already is refused: the series' value holds for every instance)."""
+    own = Dataset()
+    mine = {"SOPInstanceUID": generate_uid(UID_ROOT), "InstanceNumber": number, **tags}
+    for keyword, value in mine.items():
         if keyword in series_ds:
             raise ValueError(f"{keyword} belongs to the series; an instance cannot change it")
-        setattr(ds, keyword, value)
-    ds.PixelData = pixels.pixel_data
-    ds["PixelData"].VR = "OB"
-    ds["PixelData"].is_undefined_length = True
-    return ds
+        setattr(own, keyword, value)
+    own.PixelData = pixels.pixel_data
+    own["PixelData"].VR = "OB"
+    own["PixelData"].is_undefined_length = True
+    return Instance(series_ds, own)
 
 
 class Encoder:
-    """Datasets as a C-STORE carries them (explicit VR little endian, no file meta); an
-    element the datasets share (the study's and series' elements) is encoded once."""
+    """Instances as a C-STORE carries them (explicit VR little endian, no file meta); the
+    elements a series shares are encoded once, then merged by tag with each one's own."""
 
     def __init__(self) -> None:
-        self._done: dict[int, tuple[DataElement, bytes]] = {}  # the element pins its id
+        self._series: dict[int, tuple[Dataset, list[tuple[int, bytes]]]] = {}  # pins the id
 
-    def encode(self, ds: Dataset) -> bytes:
-        return b"".join(self._element(elem) for elem in ds)
+    def encode(self, instance: Instance) -> bytes:
+        shared = self._series.get(id(instance.series))
+        if shared is None:
+            shared = self._series[id(instance.series)] = (
+                instance.series,
+                _elements(instance.series),
+            )
+        return b"".join(data for _, data in heapq.merge(shared[1], _elements(instance.own)))
 
-    def _element(self, elem: DataElement) -> bytes:
-        done = self._done.get(id(elem))
-        if done is None:
-            fp = DicomBytesIO()
-            fp.is_implicit_VR, fp.is_little_endian = False, True
-            write_data_element(fp, elem, ENCODINGS)
-            done = self._done[id(elem)] = (elem, bytes(fp.getvalue()))
-        return done[1]
+
+def _elements(ds: Dataset) -> list[tuple[int, bytes]]:
+    out = []
+    for elem in ds:
+        fp = DicomBytesIO()
+        fp.is_implicit_VR, fp.is_little_endian = False, True
+        write_data_element(fp, elem, ENCODINGS)
+        out.append((int(elem.tag), bytes(fp.getvalue())))
+    return out
 
 
 def axial_stack(
@@ -193,7 +216,7 @@ def axial_stack(
     frames: tuple[tuple[Frame, float], ...],
     fov: float,
     **tags: Any,
-) -> list[Dataset]:
+) -> list[Instance]:
     """An axial series of (frame, level) slices, top first, with the geometry a viewer
     stacks by: orientation, spacing, thickness, and each slice's position and location
     (patient z is minus the level: the head is up)."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from pydicom import Dataset
 from pydicom.uid import ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation
 
-from lysbord.demo.images.dataset import Exam, Frame, frame, image, series, study
+from lysbord.demo.images.dataset import Exam, Frame, Instance, frame, image, series, study
 from lysbord.demo.images.phantom import part, projection
 
 COLUMNS = 384
@@ -29,10 +28,10 @@ def radiograph(body_part: str, scale: float) -> tuple[Frame, float]:
     return frame(stored.astype(np.uint16), 12), p.fov / COLUMNS
 
 
-def dx_image(exam: Exam) -> list[Dataset]:
+def dx_image(exam: Exam) -> list[Instance]:
     cr = exam.modality == "CR"
     sop = ComputedRadiographyImageStorage if cr else DigitalXRayImageStorageForPresentation
-    pixels, spacing = radiograph(exam.body_part, exam.size)
+    pixels, spacing = radiograph(exam.body_part, 1.0)  # one build: the beam flattens it
     chest = exam.body_part == "CHEST"
     tags: dict[str, object] = {
         "ViewPosition": "PA" if chest else "AP",

@@ -11,10 +11,9 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from pydicom import Dataset
 from pydicom.uid import DigitalMammographyXRayImageStorageForPresentation
 
-from lysbord.demo.images.dataset import Array, Exam, Frame, frame, image, series, study
+from lysbord.demo.images.dataset import Array, Exam, Frame, Instance, frame, image, series, study
 
 ROWS, COLUMNS = 416, 320
 SPACING = 0.6
@@ -52,7 +51,7 @@ def views(scale: float) -> tuple[tuple[str, str, Frame], ...]:
     return tuple(out)
 
 
-def mg_images(exam: Exam) -> list[Dataset]:
+def mg_images(exam: Exam) -> list[Instance]:
     """One series per view, as mammography units send them."""
     base = study(exam, str(DigitalMammographyXRayImageStorageForPresentation))
     base.BodyPartExamined = "BREAST"

@@ -1,18 +1,17 @@
-"""An MR series: a T2-like axial stack of the phantom, fluid bright, 20 slices."""
+"""An MR series: a T2-like axial stack of the phantom, fluid bright, 16 slices."""
 
 from __future__ import annotations
 
 from functools import cache
 
 import numpy as np
-from pydicom import Dataset
 from pydicom.uid import MRImageStorage
 
-from lysbord.demo.images.dataset import Exam, Frame, axial_stack, frame, study
+from lysbord.demo.images.dataset import Exam, Frame, Instance, axial_stack, frame, study
 from lysbord.demo.images.phantom import Tissue, part, section, values
 
 SIZE = 256
-SLICES = 20
+SLICES = 16
 #: T2-weighted signal per tissue (12-bit stored values).
 SIGNAL = {
     Tissue.AIR: 0, Tissue.FAT: 1500, Tissue.SOFT: 520, Tissue.LUNG: 40, Tissue.BONE: 60,
@@ -31,7 +30,7 @@ def stack(body_part: str, scale: float) -> tuple[tuple[Frame, float], ...]:
     return tuple(out)
 
 
-def mr_series(exam: Exam) -> list[Dataset]:
+def mr_series(exam: Exam) -> list[Instance]:
     return axial_stack(
         study(exam, str(MRImageStorage)),
         3,

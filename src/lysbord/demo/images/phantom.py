@@ -200,11 +200,11 @@ def values(labels: Array, table: dict[Tissue, int]) -> Array:
 def projection(body_part: str, rows: int, cols: int, scale: float = 1.0) -> Array:
     """A frontal radiograph's attenuation (0..1, more is whiter), ``rows`` levels down.
 
-    Each row sums the tissues' attenuation through the body along y, sampled in 96 steps.
+    Each row sums the tissues' attenuation through the body along y, sampled in 48 steps.
     """
     p = part(body_part)
     xs = np.linspace(-p.fov / 2, p.fov / 2, cols, dtype=np.float32)
-    ys = np.linspace(-130 * scale, 130 * scale, 96, dtype=np.float32)
+    ys = np.linspace(-130 * scale, 130 * scale, 48, dtype=np.float32)
     mu = values(np.arange(len(Tissue), dtype=np.uint8), HU).astype(np.float32) + 1000
     out = np.empty((rows, cols), np.float32)
     make = SECTIONS[p.region]

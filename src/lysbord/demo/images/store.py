@@ -45,9 +45,9 @@ class DemoArchive:
         received: list[Received] = []
         parts: list[list[bytes]] = []
         encoder = Encoder()
-        for ds in instances(exam):
-            data = encoder.encode(ds)
-            sop, uid = str(ds.SOPClassUID), str(ds.SOPInstanceUID)
+        for instance in instances(exam):
+            data = encoder.encode(instance)
+            sop, uid = instance.sop_class_uid, instance.sop_instance_uid
             header = read_header(data, TRANSFER_SYNTAX)
             received.append(Received(sop, uid, TRANSFER_SYNTAX, header, exam.ae_title))
             parts.append([file_meta(sop, uid, TRANSFER_SYNTAX), data])

@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from pydicom import Dataset
 from pydicom.uid import UltrasoundImageStorage
 
-from lysbord.demo.images.dataset import Exam, Frame, frame, image, series, study
+from lysbord.demo.images.dataset import Exam, Frame, Instance, frame, image, series, study
 
 ROWS, COLUMNS = 360, 480
 APEX_ROW = -40
@@ -33,7 +32,7 @@ def fan(body_part: str) -> Frame:
     return frame(out, 8)
 
 
-def us_image(exam: Exam) -> list[Dataset]:
+def us_image(exam: Exam) -> list[Instance]:
     pixels = fan(exam.body_part)
     base = series(study(exam, str(UltrasoundImageStorage)), 1, exam.code_name, pixels)
     return [image(base, 1, pixels)]
