@@ -1,10 +1,11 @@
 """The capital region's demo: nine hospitals, a year of slots, patients in every state.
 
 Everything is made through the services (region, patients, referrals, booking,
-procedures), so every event, deadline and invariant in the demo is real, and
-``lysbord check`` holds over it. The past is made by setting the services' clock
-to the moment each step happened (see ``runner``). Deterministic for a seed,
-except the Study Instance UIDs, which the referral service draws at random.
+procedures, reports, the archive's store path for the images: ``images``), so every
+event, deadline and invariant in the demo is real, and ``lysbord check`` holds over
+it. The past is made by setting the services' clock to the moment each step happened
+(see ``runner``). Deterministic for a seed, except the UIDs: the referral service
+draws Study Instance UIDs at random, and so do the scanners for series and instances.
 """
 
 from __future__ import annotations
