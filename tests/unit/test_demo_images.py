@@ -21,7 +21,7 @@ from lysbord.domain.calendar import COPENHAGEN
 def exam(modality: str, body_part: str, patient_id: str = "0101701234") -> Exam:
     return Exam(
         accession="LB00000042",
-        study_uid="1.2.826.0.1.3680043.10.1437.42",
+        study_uid="2.25.42",
         patient_id=patient_id,
         issuer="",
         family_name="Sørensen",
@@ -66,9 +66,11 @@ def test_every_generator_makes_a_study_pydicom_reads_back(
         assert ds.file_meta.TransferSyntaxUID == TRANSFER_SYNTAX
         assert ds.Modality == modality
         assert (ds.PatientID, ds.AccessionNumber) == ("0101701234", "LB00000042")
-        assert ds.StudyInstanceUID == "1.2.826.0.1.3680043.10.1437.42"
+        assert ds.StudyInstanceUID == "2.25.42"
         assert str(ds.PatientName) == "Sørensen^Åse"
         assert ds.BodyPartExamined == body_part
+        assert ds.RequestingService == "Lungemedicinsk afdeling"
+        assert ds.SeriesInstanceUID.startswith("2.25.")
         assert (ds.StudyDate, ds.StudyTime) == ("20261123", "090500")
         pixels = ds.pixel_array
         assert pixels.shape[:2] == (ds.Rows, ds.Columns)
@@ -115,7 +117,7 @@ def test_the_anatomy_is_made_once_per_build_and_shared() -> None:
     a, b = instances(exam("CT", "HEAD")), instances(exam("CT", "HEAD"))
     assert a[0].own.PixelData is b[0].own.PixelData  # the same encoded bytes, not made again
     assert a[0].sop_instance_uid != b[0].sop_instance_uid
-    builds = {exam("CT", "HEAD", f"01017012{n:02d}").size for n in range(30)}
+    builds = {exam("CT", "HEAD", f"01017012{n:02d}").build for n in range(30)}
     assert builds == {0.85, 1.0, 1.15}
 
 

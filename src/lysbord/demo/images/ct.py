@@ -47,7 +47,7 @@ def ct_series(exam: Exam) -> list[Instance]:
         study(exam, str(CTImageStorage)),
         2,
         f"{exam.code_name} aksial",
-        stack(exam.body_part, exam.size),
+        stack(exam.body_part, exam.build),
         part(exam.body_part).fov,
         KVP=120,
         RescaleIntercept=INTERCEPT,

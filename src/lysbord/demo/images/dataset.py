@@ -26,8 +26,9 @@ from pydicom.uid import RLELossless, generate_uid
 
 Array = np.ndarray[Any, Any]
 TRANSFER_SYNTAX = str(RLELossless)
-#: Lysbord's demo UID root (a UUID-derived 2.25 root would do as well; this one is ours).
-UID_ROOT = "1.2.826.0.1.3680043.10.1437."
+#: Series, instance and frame of reference UIDs are UUID-derived (2.25.<uuid>), as the
+#: referral service's Study Instance UIDs are: no organisation's root is borrowed.
+UID_ROOT = None
 MANUFACTURER = "Lysbord demo"
 CHARSET = "ISO_IR 192"
 ENCODINGS = convert_encodings(CHARSET)
@@ -55,7 +56,7 @@ class Exam:
     referring_unit: str = ""
 
     @property
-    def size(self) -> float:
+    def build(self) -> float:
         """A patient's build (0.85, 1.0 or 1.15), fixed per patient: one anatomy each."""
         digest = hashlib.sha256(self.patient_id.encode()).digest()
         return (0.85, 1.0, 1.15)[digest[0] % 3]
@@ -106,7 +107,8 @@ def study(exam: Exam, sop_class: str) -> Dataset:
     ds.Modality = exam.modality
     ds.Manufacturer = MANUFACTURER
     ds.InstitutionName = exam.institution
-    ds.ReferringPhysicianName = exam.referring_unit[:64]
+    ds.ReferringPhysicianName = ""  # a unit refers, not a named physician
+    ds.RequestingService = exam.referring_unit[:64]
     ds.StationName = exam.ae_title
     ds.StudyDescription = exam.code_name
     ds.PatientName = f"{exam.family_name}^{exam.given_name}"

@@ -56,7 +56,7 @@ def mg_images(exam: Exam) -> list[Instance]:
     base = study(exam, str(DigitalMammographyXRayImageStorageForPresentation))
     base.BodyPartExamined = "BREAST"
     out = []
-    for n, (side, view, pixels) in enumerate(views(exam.size), start=1):
+    for n, (side, view, pixels) in enumerate(views(exam.build), start=1):
         view_series = series(
             base,
             n,

@@ -35,7 +35,7 @@ def mr_series(exam: Exam) -> list[Instance]:
         study(exam, str(MRImageStorage)),
         3,
         "T2 TSE aksial",
-        stack(exam.body_part, exam.size),
+        stack(exam.body_part, exam.build),
         part(exam.body_part).fov,
         MagneticFieldStrength=1.5,
         ScanningSequence="SE",
