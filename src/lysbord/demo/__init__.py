@@ -1,10 +1,11 @@
 """The capital region's demo: nine hospitals, a year of slots, patients in every state.
 
 Everything is made through the services (region, patients, referrals, booking,
-procedures), so every event, deadline and invariant in the demo is real, and
-``lysbord check`` holds over it. The past is made by setting the services' clock
-to the moment each step happened (see ``runner``). Deterministic for a seed,
-except the Study Instance UIDs, which the referral service draws at random.
+procedures, reports, the archive's store path for the images: ``images``), so every
+event, deadline and invariant in the demo is real, and ``lysbord check`` holds over
+it. The past is made by setting the services' clock to the moment each step happened
+(see ``runner``). Deterministic for a seed, except the UIDs: the referral service
+draws Study Instance UIDs at random, and so do the scanners for series and instances.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lysbord.demo.images.store import DemoArchive
 from lysbord.demo.merges import play_merges
 from lysbord.demo.pathways import Pathways
 from lysbord.demo.people import Person, make_people
@@ -31,6 +33,7 @@ from lysbord.services.core.context import Context
 from lysbord.services.operations import region
 from lysbord.services.pathway import tracker
 from lysbord.services.people import registration
+from lysbord.store.blobs import BlobStore
 
 __all__ = ["build_demo", "region_exists"]
 
@@ -50,6 +53,7 @@ class Made:
     patients: int
     referrals: int
     merges: tuple[int, int]
+    images: tuple[int, int]  # studies, instances
 
 
 def region_exists(ctx: Context) -> bool:
@@ -73,7 +77,8 @@ def build_demo(
     """
     console = console or Console()
     rng = random.Random(seed)
-    runner = Runner(ctx, rng, ctx.now())
+    archive = DemoArchive(BlobStore(ctx.settings.data_dir / "blobs"))
+    runner = Runner(ctx, rng, ctx.now(), archive)
     today = local_date(runner.now)
     rooms = _create_region(ctx)
     with _progress(console) as progress:
@@ -88,9 +93,12 @@ def build_demo(
         for plan in progress.track(plans, description="Referrals"):
             paths.play(plan)
         merges = play_merges(runner, people, rng)
+    referrals = len(plans) + paths.priors.made
     runner.at(None)  # back to the real clock
+    archive.close()
     region.refresh_statistics(ctx)
-    _summary(console, ctx, Made(rooms, slots, len(people), len(plans), merges), today)
+    images = (archive.studies, archive.instances)
+    _summary(console, ctx, Made(rooms, slots, len(people), referrals, merges, images), today)
 
 
 @contextmanager
@@ -157,6 +165,7 @@ def _summary(console: Console, ctx: Context, made: Made, today: date) -> None:
         *((f"    {q.value}", board.by_queue.get(q.value, 0)) for q in Queue),
         ("  overdue", board.overdue),
         ("  not told their date in time", board.notify_overdue),
+        ("studies (images)", f"{made.images[0]:,} ({made.images[1]:,})"),
     ]
     for what, count in rows:
         table.add_row(what, f"{count:,}" if isinstance(count, int) else count)

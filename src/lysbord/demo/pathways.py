@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from lysbord.demo import texts
 from lysbord.demo.plans import Plan
+from lysbord.demo.priors import Priors
 from lysbord.demo.runner import Booked, Runner
 from lysbord.domain.calendar import is_working_day, local_date, local_datetime
 from lysbord.domain.priorities import Priority
@@ -53,6 +54,7 @@ class Pathways:
         self.now = runner.now
         self.history_days = history_days
         self.horizon = horizon
+        self.priors = Priors(runner, history_days)
 
     # --- moments -------------------------------------------------------------------
 
@@ -149,10 +151,10 @@ class Pathways:
         getattr(self, "fate_" + p.fate.name.lower())(p)
 
     def fate_reported(self, p: Plan) -> None:
-        self.past(p, 2, self.history_days - 3, "report")
+        self.priors.maybe(p, self.past(p, 2, self.history_days - 3, "report"))
 
     def fate_awaiting_report(self, p: Plan) -> None:
-        self.past(p, 1, 6, "images")
+        self.priors.maybe(p, self.past(p, 1, 6, "images"))
 
     def fate_discontinued(self, p: Plan) -> None:
         for b in self.past(p, 1, self.history_days - 3, "start"):

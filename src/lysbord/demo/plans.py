@@ -13,8 +13,8 @@ from datetime import date
 from enum import StrEnum
 
 from lysbord.demo.people import Person
-from lysbord.demo.region_data import CATALOGUE, MODALITY_WEIGHTS, codes_by_modality
-from lysbord.demo.texts import QUESTIONS, UNITS
+from lysbord.demo.region_data import CATALOGUE, MODALITY_WEIGHTS
+from lysbord.demo.texts import CHILDREN, INDICATIONS, Indication
 from lysbord.domain.priorities import Priority
 
 
@@ -81,8 +81,8 @@ PRIORITY_WEIGHTS = {
     Priority.ROUTINE: 43,
     Priority.FOLLOW_UP: 20,
 }
+_MODALITY = {code: modality for code, _n, modality, *_ in CATALOGUE}
 _BODY_PART = {code: body for code, _n, _m, _d, body, _p in CATALOGUE}
-_BY_MODALITY = codes_by_modality()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +116,47 @@ def priority_for(fate: Fate, person: Person, rng: random.Random) -> Priority:
     return prio
 
 
-def codes_for(person: Person, today: date, rng: random.Random) -> tuple[str, ...]:
-    """One procedure, sometimes two of the same modality; mammography for women only."""
+def indication_for(
+    person: Person, today: date, rng: random.Random
+) -> tuple[Indication, tuple[str, ...]]:
+    """A modality by how often it is asked for, then a question that fits the patient and
+    the procedure of that modality that answers it (sometimes two); mammography for women."""
     modalities = [m for m in MODALITY_WEIGHTS if m != "MG" or _mammography_ok(person, today)]
     weights = [MODALITY_WEIGHTS[m] for m in modalities]
     modality = rng.choices(modalities, weights)[0]
-    pool = _BY_MODALITY[modality]
-    n = 2 if rng.random() < 0.06 and modality in ("CT", "DX", "MR") else 1
-    return tuple(rng.sample(pool, n))
+    fitting = [
+        i
+        for i in INDICATIONS
+        if i.sex in (None, person.sex) and any(_MODALITY[c] == modality for c in i.codes)
+    ]
+    indication = rng.choice(fitting)
+    pool = [c for c in indication.codes if _MODALITY[c] == modality]
+    n = 2 if rng.random() < 0.06 and len(pool) > 1 and modality in ("CT", "DX", "MR") else 1
+    return indication, tuple(rng.sample(pool, n))
+
+
+def unit_for(indication: Indication, person: Person, today: date, rng: random.Random) -> str:
+    """One of the units that ask this; a child's from Børneafdelingen when it may ask."""
+    child = person.age_on(today) < 18
+    units = [u for u in indication.units if (u == CHILDREN) == child]
+    return rng.choice(units or [u for u in indication.units if u != CHILDREN])
+
+
+def earlier_plan(plan: Plan, today: date, rng: random.Random) -> Plan:
+    """A routine referral of the same patient and body part, by any modality, for a question
+    that fits them: the earlier study a radiologist compares with."""
+    part = _BODY_PART[plan.codes[0]]
+    person = plan.person
+    fitting = [
+        (i, code)
+        for i in INDICATIONS
+        if i.sex in (None, person.sex)
+        for code in i.codes
+        if _BODY_PART[code] == part and (_MODALITY[code] != "MG" or _mammography_ok(person, today))
+    ]
+    indication, code = rng.choice(fitting)
+    unit = unit_for(indication, person, today, rng)
+    return Plan(person, Fate.REPORTED, Priority.ROUTINE, (code,), indication.question, unit)
 
 
 def _mammography_ok(person: Person, today: date) -> bool:
@@ -137,15 +170,15 @@ def make_plans(
     plans = []
     for i, fate in enumerate(fates(n_referrals, rng)):
         person = people[i] if i < len(people) else rng.choice(people)
-        codes = codes_for(person, today, rng)
+        indication, codes = indication_for(person, today, rng)
         plans.append(
             Plan(
                 person=person,
                 fate=fate,
                 priority=priority_for(fate, person, rng),
                 codes=codes,
-                question=rng.choice(QUESTIONS[_BODY_PART[codes[0]]]),
-                unit=rng.choice(UNITS),
+                question=indication.question,
+                unit=unit_for(indication, person, today, rng),
             )
         )
     return plans

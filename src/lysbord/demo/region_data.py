@@ -164,10 +164,3 @@ def procedure_codes() -> list[CodeView]:
                 f"longer than a {c.modality} slot ({SLOT_MINUTES[c.modality]})"
             )
     return codes
-
-
-def codes_by_modality() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for code, _name, modality, *_ in CATALOGUE:
-        out.setdefault(modality, []).append(code)
-    return out
