@@ -9,7 +9,7 @@ technical repeat (an exposure taken again: a quality indicator, not a state).
 
 from __future__ import annotations
 
-from lysbord.domain.errors import IllegalTransition, InvalidValue
+from lysbord.domain.errors import IllegalTransition, InvalidValue, Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -24,7 +24,9 @@ def complete(ctx: Context, accession: str, actor: str, images_expected: int | No
     """Completed at the room, with the number of images to expect (``None``: they follow)."""
     if images_expected is not None and not 1 <= images_expected <= MAX_IMAGES:
         raise InvalidValue(
-            f"must be from 1 to {MAX_IMAGES}", field="images_expected", value=images_expected
+            Msg("must be from 1 to {max_images}", max_images=MAX_IMAGES),
+            field="images_expected",
+            value=images_expected,
         )
     with ctx.uow() as uow:
         s = uow.session
@@ -37,14 +39,17 @@ def complete(ctx: Context, accession: str, actor: str, images_expected: int | No
 def repeat(ctx: Context, accession: str, reason: str, actor: str) -> None:
     """A technical repeat during the examination, with why (positioning, motion, exposure)."""
     if not reason.strip():
-        raise InvalidValue("a technical repeat needs a reason", field="reason")
+        raise InvalidValue(Msg("a technical repeat needs a reason"), field="reason")
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, accession, for_update=True)
         if procedure.state != ProcedureState.IN_PROGRESS:
             raise IllegalTransition(
-                f"a technical repeat needs an examination in progress, not {procedure.state}",
+                Msg(
+                    "a technical repeat needs an examination in progress, not {state}",
+                    state=ProcedureState(procedure.state),
+                ),
                 field="state",
                 value=procedure.state,
             )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import CurrentUser
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 from lysbord.domain.tracking import Queue
 from lysbord.http.paging import Offset
 from lysbord.services.pathway import tracker
@@ -57,7 +57,9 @@ def listing(
 ) -> Response:
     """The referrals behind one count of the board, most urgent deadline first."""
     if queue not in ("", "open", "none", *QUEUES):
-        return missing(request, InvalidValue("not a queue", field="queue", value=queue), "/tracker")
+        return missing(
+            request, InvalidValue(Msg("not a queue"), field="queue", value=queue), "/tracker"
+        )
     page, total = queries_work.drill_down(
         ctx,
         queue=None if queue in ("", "open") else queue,
