@@ -148,7 +148,9 @@ def update_step(ctx: Context, report: StepReport) -> StepView:
         status = report.status or step.status
         if status not in (IN_PROGRESS, *FINAL):
             raise InvalidValue(
-                Msg("must be IN PROGRESS, COMPLETED or DISCONTINUED"), field=STATUS, value=status
+                Msg("must be {a}, {b} or {c}", a=IN_PROGRESS, b=COMPLETED, c=DISCONTINUED),
+                field=STATUS,
+                value=status,
             )
         step.attributes = {**step.attributes, **report.attributes}
         if report.series_uids is not None:
