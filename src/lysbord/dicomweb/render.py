@@ -175,7 +175,7 @@ def fit(image: Image.Image, vp: Viewport) -> Image.Image:
         raise InvalidValue(
             Msg(
                 "the source region {box} lies outside the {cols}x{rows} image",
-                box=box,
+                box=str(box),
                 cols=cols,
                 rows=rows,
             ),
