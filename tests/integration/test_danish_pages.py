@@ -41,7 +41,7 @@ LEAKED = re.compile(
     r"|in-progress|no-show|on-hold|reported|cancelled|discontinued|completed|awaiting|ended"
     r"|every procedure|all procedures|no such)\b"
     r"|\b(procedure|referral|report|patient|study|appointment|mpps|event|state|priority"
-    r"|queue|err|reason)\.[a-z]",
+    r"|queue|err|reason|status)\.[a-z]",
     re.IGNORECASE,
 )
 #: Not screens: images, the API, the viewer, the language switch, files.
