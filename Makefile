@@ -12,13 +12,14 @@ SERVE_PORTS = $(if $(PORT),--http-port $(PORT)) $(if $(DICOM_PORT),--dicom-port 
 
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help ports install system-deps bench-deps viewer web-test-deps run demo check test lint format bench clean
+.PHONY: help ports install system-deps bench-deps viewer web-test-deps run demo check test lint format bench clean messages
 
 help:
 	@echo "make run    - install, create a demo region in ./$(DATA_DIR) if empty, serve it"
 	@echo "make test   - the whole test suite (SQLite and PostgreSQL)"
 	@echo "make lint   - ruff, mypy --strict, the layer contracts (import-linter), module sizes"
 	@echo "make bench  - benchmarks, printed as tables"
+	@echo "make messages - extract the services' messages into the catalogues (then translate the new ones)"
 	@echo "make viewer - install the OHIF viewer (npm @ohif/app) into ./.viewer"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -100,3 +101,12 @@ bench: install bench-deps
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# The services' messages (every Msg("...") in src/lysbord) into the template and each language's
+# catalogue; a new message arrives untranslated, a removed one is dropped (docs/internals.md).
+LOCALE_DIR := src/lysbord/locale
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract --no-default-keywords -k Msg --no-location --sort-output \
+	  --project lysbord -o $(LOCALE_DIR)/lysbord.pot src/lysbord
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i $(LOCALE_DIR)/lysbord.pot \
+	  -d $(LOCALE_DIR) -D lysbord

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from lysbord.config import Settings
-from lysbord.domain.errors import ConfigError
+from lysbord.domain.errors import ConfigError, Msg
 from lysbord.services.core.context import Context
 from lysbord.store.db import make_engine
 from lysbord.store.migrate import upgrade
@@ -30,7 +30,7 @@ def open_existing(settings: Settings) -> Context:
     data directory or URL is refused, not made into an empty database that checks out
     healthy."""
     url = make_url(settings.effective_database_url)
-    missing = f"{url.render_as_string(hide_password=True)} holds no Lysbord database"
+    missing = Msg("{url} holds no Lysbord database", url=url.render_as_string(hide_password=True))
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         raise ConfigError(missing, field="data_dir")
     engine = make_engine(str(url))

@@ -32,7 +32,7 @@ import uvicorn
 from lysbord.app import create_app
 from lysbord.bootstrap import build_context
 from lysbord.config import Settings
-from lysbord.domain.errors import ConfigError
+from lysbord.domain.errors import ConfigError, Msg
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.worker import start_outbound
 from lysbord.http.acceptor import HttpServer
@@ -100,8 +100,14 @@ def _port_of(door: str, port: int) -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             raise
-        why = "is in use" if exc.errno == errno.EADDRINUSE else "is not ours to bind"
-        message = f"{door.upper()} port {port} {why}: choose another with --{door}-port"
+        why = Msg("is in use") if exc.errno == errno.EADDRINUSE else Msg("is not ours to bind")
+        message = Msg(
+            "{door} port {port} {why}: choose another with --{flag}-port",
+            door=door.upper(),
+            port=port,
+            why=why,
+            flag=door,
+        )
         raise ConfigError(message) from None
 
 

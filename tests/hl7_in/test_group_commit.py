@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import DomainError, NotFound
+from lysbord.domain.errors import DomainError, Msg, NotFound
 from lysbord.hl7.door import Hl7Door
 from lysbord.hl7.inbound import handle_together
 from lysbord.services.core.context import Context
@@ -94,7 +94,7 @@ def test_a_refused_message_is_applied_once_alone_and_twice_in_a_batch(ctx: Conte
         def apply(_s: Session, _now: datetime) -> inbox.Outcome:
             tries.append(name)
             if refused:
-                raise NotFound("no such order", field="ORC-2", value=name)
+                raise NotFound(Msg("no such order"), field="ORC-2", value=name)
             return inbox.Outcome(inbox.APPLIED, f"AA {name}".encode())
 
         def refuse(exc: DomainError) -> inbox.Outcome:

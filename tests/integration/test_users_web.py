@@ -211,7 +211,7 @@ def test_admin_deactivates_a_user_and_revokes_a_token(web, bare_ctx):
     closed = web.post(f"/users/{username}/active", data={"csrf_token": token})
     assert closed.status_code == 200 and f"Genaktivér {username}" in closed.text
     own = web.post(f"/users/{admin}/active", data={"csrf_token": token})
-    assert own.status_code == 409 and "deactivate your own" in own.text
+    assert own.status_code == 409 and "deaktivere din egen konto" in own.text
     with TestClient(web.app) as other:
         form = {"username": username, "password": password, "csrf_token": csrf_of(other)}
         assert other.post("/login", data=form).status_code == 401

@@ -154,7 +154,7 @@ def test_a_fitting_slot_passes() -> None:
         ),
         (
             {"now": START + timedelta(minutes=1)},
-            "slot started 2026-03-03 08:00 UTC already (in the past)",
+            "the slot started at 2026-03-03 09:00, in the past",
         ),
         (
             {"earliest_at": START + timedelta(days=1)},

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from lysbord.domain.access import Role
+from lysbord.services.messaging.inbox import APPLIED, ERROR, REJECTED
+from lysbord.services.messaging.outbox_queue import OutboxStatus
 from lysbord.services.operations.status import QUEUES
 from lysbord.web import i18n
 
@@ -27,6 +29,7 @@ def used_keys() -> set[str]:
             keys |= {k for k in VALUES.findall(text) if not k.endswith((".html", ".toml"))}
     keys |= {f"role.{role.value}" for role in Role}  # "role." ~ r in users.html
     keys |= {f"status.queue_{name}" for name, _, _ in QUEUES}
+    keys |= {f"status.message_{s}" for s in (*OutboxStatus, APPLIED, REJECTED, ERROR)}
     return keys
 
 

@@ -25,7 +25,7 @@ from lysbord.config.dicomweb import DicomWebSettings
 from lysbord.config.hl7 import Hl7InSettings
 from lysbord.config.hl7_out import Hl7OutSettings
 from lysbord.config.web import WebSettings
-from lysbord.domain.errors import ConfigError
+from lysbord.domain.errors import ConfigError, Msg
 from lysbord.domain.priorities import DeadlinePolicy
 
 
@@ -146,7 +146,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     given = {key: value for key, value in overrides.items() if value is not None}
     data_dir = Path(given.get("data_dir") or os.environ.get("LYSBORD_DATA_DIR") or "var")
     if config_file is not None and not config_file.is_file():
-        raise ConfigError("no such file", field="config", value=str(config_file))
+        raise ConfigError(Msg("no such file"), field="config", value=str(config_file))
     toml_file = config_file or data_dir / "lysbord.toml"
 
     class _Settings(Settings):
@@ -162,8 +162,8 @@ def _config_error(exc: ValidationError) -> ConfigError:
     """The first problem pydantic found, as a ConfigError naming the field, value and reason."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or None
-    reason = first["msg"].removeprefix("Value error, ")
+    reason = Msg("{detail}", detail=first["msg"].removeprefix("Value error, "))
     if exc.error_count() > 1:
-        reason += f" (and {exc.error_count() - 1} more problems)"
+        reason = Msg("{reason} (and {n} more problems)", reason=reason, n=exc.error_count() - 1)
     value = first.get("input")
     return ConfigError(reason, field=field, value=value if isinstance(value, str | int) else None)

@@ -39,7 +39,7 @@ from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.encoding import Prebuilt
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
-from lysbord.domain.errors import ProtocolError
+from lysbord.domain.errors import Msg, ProtocolError
 from lysbord.services.archive import catalog
 from lysbord.services.archive.matching import (
     LEVELS,
@@ -135,7 +135,7 @@ def decode_identifier(event: Event) -> Identifier:
     except (IdentifierError, DicomQueryError):
         raise
     except Exception as exc:  # pydicom raises many kinds; all mean "cannot decode"
-        raise IdentifierError(f"cannot decode the identifier: {exc}") from exc
+        raise IdentifierError(Msg("cannot decode the identifier: {exc}", exc=exc)) from exc
 
 
 def read_identifier(ds: Dataset) -> Identifier:
@@ -154,7 +154,7 @@ def read_identifier(ds: Dataset) -> Identifier:
         requested.append((tag, keyword, vr))
     level = keys.pop("QueryRetrieveLevel", "").strip().upper()
     if not level:
-        raise IdentifierError("missing", field="QueryRetrieveLevel")
+        raise IdentifierError(Msg("missing"), field="QueryRetrieveLevel")
     return Identifier(level, keys, requested)
 
 
@@ -202,20 +202,26 @@ def check_hierarchy(
     value or a list of UIDs, no universal or wildcard matching).
     """
     if not levels:
-        raise IdentifierError("not a Query/Retrieve information model", field="SOP Class")
+        raise IdentifierError(Msg("not a Query/Retrieve information model"), field="SOP Class")
     if level not in levels:
         raise IdentifierError(
-            f"not one of {'/'.join(levels)}", field="QueryRetrieveLevel", value=level
+            Msg("not one of {levels}", levels="/".join(levels)),
+            field="QueryRetrieveLevel",
+            value=level,
         )
     for upper in levels[: levels.index(level)]:
         key = UNIQUE_KEYS[upper]
         value = keys.get(key, "")
         if not value or has_wildcard(value) or "\\" in value:
-            raise IdentifierError(f"one value needed above {level}", field=key, value=value)
+            raise IdentifierError(
+                Msg("one value needed above {level}", level=level), field=key, value=value
+            )
     key = UNIQUE_KEYS[level]
     value = keys.get(key, "")
     if retrieve and (is_universal(value) or has_wildcard(value)):
-        raise IdentifierError(f"must name what to retrieve at {level}", field=key, value=value)
+        raise IdentifierError(
+            Msg("must name what to retrieve at {level}", level=level), field=key, value=value
+        )
 
 
 def response(ident: Identifier, row: Mapping[str, Any], ae_title: str) -> Prebuilt:

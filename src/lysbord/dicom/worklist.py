@@ -30,7 +30,7 @@ from lysbord.dicom.deps import DoorDeps, Handler
 from lysbord.dicom.encoding import Prebuilt, text
 from lysbord.dicom.peers import allowed, refused
 from lysbord.dicom.store import failure
-from lysbord.domain.errors import LysbordError
+from lysbord.domain.errors import LysbordError, Msg
 from lysbord.services.archive.matching import (
     DicomQueryError,
     is_universal,
@@ -149,7 +149,7 @@ def _day(text: str, *, upper: bool) -> date:
         last = monthrange(year, month)[1]
         return date(year, month, int(text[6:8] or (last if upper else 1)))
     except ValueError:
-        raise DicomQueryError("not a calendar date", field=START_DATE, value=text) from None
+        raise DicomQueryError(Msg("not a calendar date"), field=START_DATE, value=text) from None
 
 
 def parse_time_range(text: str) -> tuple[time | None, time | None]:
@@ -169,7 +169,7 @@ def _clock(text: str) -> time:
     try:
         return time(int(whole[:2]), int(whole[2:4]), int(whole[4:6]), int(fraction.ljust(6, "0")))
     except ValueError:
-        raise DicomQueryError("not a time of day", field=START_TIME, value=text) from None
+        raise DicomQueryError(Msg("not a time of day"), field=START_TIME, value=text) from None
 
 
 def request_shape(ds: Dataset) -> Shape:

@@ -25,7 +25,7 @@ from pydicom.multival import MultiValue
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi
 from pydicom.pixels.utils import pixel_array
 
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 
 JPEG, PNG = "image/jpeg", "image/png"
 MEDIA_TYPES = (JPEG, PNG)
@@ -71,10 +71,10 @@ def frame_count(ds: Dataset) -> int:
 def render(ds: Dataset, frame: int, opts: RenderOptions) -> bytes:
     """Frame ``frame`` (1-based) of ``ds`` as an encoded image of ``opts.media_type``."""
     if "PixelData" not in ds:
-        raise InvalidValue("the instance has no pixel data", field="instance")
+        raise InvalidValue(Msg("the instance has no pixel data"), field="instance")
     if not 1 <= frame <= frame_count(ds):
         raise InvalidValue(
-            f"the instance has {frame_count(ds)} frame(s)", field="frames", value=frame
+            Msg("the instance has {n} frame(s)", n=frame_count(ds)), field="frames", value=frame
         )
     image = Image.fromarray(display_values(ds, frame, opts.window))
     if opts.viewport is not None:
@@ -173,7 +173,12 @@ def fit(image: Image.Image, vp: Viewport) -> Image.Image:
     box = (vp.sx, vp.sy, vp.sx + abs(sw), vp.sy + abs(sh))
     if sw == 0 or sh == 0 or box[0] < 0 or box[1] < 0 or box[2] > cols or box[3] > rows:
         raise InvalidValue(
-            f"the source region {box} lies outside the {cols}x{rows} image",
+            Msg(
+                "the source region {box} lies outside the {cols}x{rows} image",
+                box=str(box),
+                cols=cols,
+                rows=rows,
+            ),
             field="viewport",
         )
     region = image.crop(box)

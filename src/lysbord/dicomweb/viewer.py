@@ -59,7 +59,7 @@ APP_CONFIG = """window.config = {
   routerBasename: '%(base)s',
   extensions: [],
   modes: [],
-  customizationService: { 'ohif.tours': { $set: [] } },  // no English first-visit tour over the image
+  customizationService: { 'ohif.tours': { $set: [] } },  // no first-visit tour
   showStudyList: true,
   maxNumberOfWebWorkers: 3,
   showWarningMessageForCrossOrigin: false,

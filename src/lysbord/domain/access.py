@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from lysbord.domain.errors import InvalidValue, Msg
+
 
 class Role(StrEnum):
     booking_clerk = "booking_clerk"
@@ -38,9 +40,17 @@ class CurrentUser:
 
 
 def parse_roles(names: list[str] | tuple[str, ...]) -> frozenset[Role]:
-    """Role names as stored or typed -> roles; an unknown name is a ValueError naming it."""
+    """Role names as stored or typed -> roles; an unknown name is refused, naming it."""
     known = {role.value for role in Role}
     for name in names:
         if name not in known:
-            raise ValueError(f"unknown role {name!r}: one of {', '.join(sorted(known))}")
+            raise InvalidValue(
+                Msg(
+                    "unknown role {name!r}: one of {known}",
+                    name=name,
+                    known=", ".join(sorted(known)),
+                ),
+                field="roles",
+                value=name,
+            )
     return frozenset(Role(name) for name in names)

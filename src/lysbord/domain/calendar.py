@@ -13,7 +13,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
@@ -91,7 +91,7 @@ def is_working_day(day: date) -> bool:
 def add_working_days(start: date, n: int) -> date:
     """The ``n``-th working day after ``start`` (``start`` itself when ``n`` is 0)."""
     if n < 0:
-        raise InvalidValue("must be 0 or more", field="n", value=n)
+        raise InvalidValue(Msg("must be 0 or more"), field="n", value=n)
     day = start
     while n > 0:
         day += timedelta(days=1)
@@ -103,7 +103,7 @@ def add_working_days(start: date, n: int) -> date:
 def require_aware(at: datetime, field: str) -> datetime:
     """``at`` converted to UTC; naive datetimes are refused (their zone is a guess)."""
     if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidValue("must be timezone-aware", field=field, value=at.isoformat())
+        raise InvalidValue(Msg("must be timezone-aware"), field=field, value=at.isoformat())
     return at.astimezone(UTC)
 
 
@@ -119,7 +119,7 @@ def local_datetime(day: date, t: time) -> datetime:
     (02:30 becomes 03:30 CEST); an ambiguous autumn time takes the first (fold=0).
     """
     if t.tzinfo is not None:
-        raise InvalidValue("must be a wall-clock time without tzinfo", field="t", value=str(t))
+        raise InvalidValue(Msg("must be a wall-clock time without tzinfo"), field="t", value=str(t))
     return datetime.combine(day, t, tzinfo=COPENHAGEN).replace(fold=0).astimezone(UTC)
 
 

@@ -16,15 +16,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from lysbord.domain.errors import InvalidCpr, InvalidValue
+from lysbord.domain.errors import InvalidCpr, InvalidValue, Msg
 
 _MOD11_WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 _X_ECPR_CENTURY = {"1": 1900, "7": 2000}
 _D_ECPR_DIGITS = frozenset("056")
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    Msg("January"), Msg("February"), Msg("March"), Msg("April"), Msg("May"), Msg("June"),
+    Msg("July"), Msg("August"), Msg("September"), Msg("October"), Msg("November"),
+    Msg("December"),
 )  # fmt: skip
 
 
@@ -74,7 +75,9 @@ def age_on(birth_date: date, day: date) -> int:
     """
     if day < birth_date:
         raise InvalidValue(
-            f"is before the birth date {birth_date.isoformat()}", field="day", value=day.isoformat()
+            Msg("is before the birth date {birth_date}", birth_date=birth_date),
+            field="day",
+            value=day.isoformat(),
         )
     before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
     return day.year - birth_date.year - int(before_birthday)
@@ -86,22 +89,26 @@ def _normalise(text: str) -> str:
     if len(value) == 11 and value[6] == "-":
         value = value[:6] + value[7:]
     if len(value) != 10:
-        raise InvalidCpr("not 10 characters", field="cpr", value=text)
+        raise InvalidCpr(Msg("not 10 characters"), field="cpr", value=text)
     return value.translate(_ASCII_UPPER)
 
 
 def _kind(value: str, text: str) -> IdKind:
     """Tell a CPR number from X- and D-replacement numbers by characters 7–10."""
     if not value[:6].isascii() or not value[:6].isdigit():
-        raise InvalidCpr("the first 6 characters (DDMMYY) must be digits", field="cpr", value=text)
+        raise InvalidCpr(
+            Msg("the first 6 characters (DDMMYY) must be digits"), field="cpr", value=text
+        )
     if value[9] not in string.digits:
-        raise InvalidCpr("the last character (sex digit) must be a digit", field="cpr", value=text)
+        raise InvalidCpr(
+            Msg("the last character (sex digit) must be a digit"), field="cpr", value=text
+        )
     if all(c in string.digits for c in value[6:9]):
         return IdKind.CPR
     letters_ok = all(c in string.ascii_uppercase for c in value[7:9])
     if value[6] not in string.digits or not letters_ok:
         raise InvalidCpr(
-            "characters 7-9 must be 3 digits, or a digit and 2 letters A-Z (e-CPR)",
+            Msg("characters 7-9 must be 3 digits, or a digit and 2 letters A-Z (e-CPR)"),
             field="cpr",
             value=text,
         )
@@ -110,7 +117,7 @@ def _kind(value: str, text: str) -> IdKind:
     if value[6] in _D_ECPR_DIGITS:
         return IdKind.D_ECPR
     raise InvalidCpr(
-        f"replacement number century digit {value[6]} is not one of 0, 1, 5, 6, 7",
+        Msg("replacement number century digit {digit} is not one of 0, 1, 5, 6, 7", digit=value[6]),
         field="cpr",
         value=text,
     )
@@ -132,14 +139,14 @@ def _birth_date(value: str, century: int, text: str) -> date:
     """The birth date, refusing dates that do not exist with a precise reason."""
     day, month, year = int(value[0:2]), int(value[2:4]), century + int(value[4:6])
     if not 1 <= month <= 12:
-        raise InvalidCpr(f"month {month} does not exist", field="cpr", value=text)
+        raise InvalidCpr(Msg("month {month} does not exist", month=month), field="cpr", value=text)
     last = monthrange(year, month)[1]
     if day == 0 or day > 31:
-        raise InvalidCpr(f"day {day} does not exist", field="cpr", value=text)
+        raise InvalidCpr(Msg("day {day} does not exist", day=day), field="cpr", value=text)
     if day > last:
-        reason = f"{day} {_MONTHS[month - 1]} does not exist"
+        reason = Msg("{day} {month} does not exist", day=day, month=_MONTHS[month - 1])
         if month == 2 and day == 29:
-            reason = f"29 February {year} does not exist ({year} is not a leap year)"
+            reason = Msg("29 February {year} does not exist ({year} is not a leap year)", year=year)
         raise InvalidCpr(reason, field="cpr", value=text)
     return date(year, month, day)
 

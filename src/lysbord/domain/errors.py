@@ -10,19 +10,87 @@
 
 Every error names the field, the value and the reason, so the door can say
 exactly what was wrong: ``Invalid PatientID '0101651234x': not 10 characters``.
+
+The reason is a ``Msg``: an English template (the message id of the catalogue in
+``src/lysbord/locale/``) and its parameters, never a finished string, so each door says
+it in its own language: the API, HL7 and DICOM in English (``reason``), the pages in
+Danish (``web.messages``). ``make messages`` extracts every ``Msg("...")`` with pybabel.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+_COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+
+def _no_word(value: object) -> str | None:
+    return None
+
+
+class Msg:
+    """``Msg("day {day} does not exist", day=32)``: a message id and its parameters.
+
+    The template is a literal (pybabel reads it from the code) with ``str.format``
+    placeholders; a time is shown in Copenhagen, a tuple as a list, a nested ``Msg`` in the
+    language of the one around it.
+    """
+
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        self.msgid = msgid
+        self.params = params
+
+    def text(
+        self,
+        translate: Callable[[str], str] = str,
+        word: Callable[[object], str | None] = _no_word,
+    ) -> str:
+        """The message in the language of ``translate`` (msgid -> template), English by
+        default; ``word`` names a value in that language (a state, a priority) or says None."""
+        shown = {k: self._show(v, translate, word) for k, v in self.params.items()}
+        return translate(self.msgid).format(**shown)
+
+    @staticmethod
+    def _show(
+        value: object, translate: Callable[[str], str], word: Callable[[object], str | None]
+    ) -> object:
+        if isinstance(value, Msg):
+            return value.text(translate, word)
+        named = word(value)
+        if named is not None:
+            return named
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(_COPENHAGEN).strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, tuple):
+            return ", ".join(str(Msg._show(v, translate, word)) for v in value)
+        return value
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"Msg({self.msgid!r}, **{self.params!r})"
 
 
 class LysbordError(Exception):
     """Base of every error Lysbord raises on purpose."""
 
-    def __init__(self, reason: str, *, field: str | None = None, value: object = None) -> None:
-        self.reason = reason
+    def __init__(self, msg: Msg, *, field: str | None = None, value: object = None) -> None:
+        self.msg = msg
         self.field = field
         self.value = value
         super().__init__(self.message)
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (the API's problem detail, HL7 ERR, DICOM Error Comment)."""
+        return self.msg.text()
 
     @property
     def message(self) -> str:
@@ -91,7 +159,7 @@ class IllegalTransition(Conflict):
 
     def __init__(
         self,
-        reason: str,
+        msg: Msg,
         *,
         field: str | None = None,
         value: object = None,
@@ -99,7 +167,7 @@ class IllegalTransition(Conflict):
         target: str | None = None,
     ) -> None:
         self.current, self.target = current, target
-        super().__init__(reason, field=field, value=value)
+        super().__init__(msg, field=field, value=value)
 
 
 class MergeRefused(Conflict):

@@ -19,7 +19,7 @@ from lysbord.domain.calendar import (
     require_aware,
     start_of_local_day,
 )
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 
 #: A pakkeforløb protocol may be stricter than the legal 14 days, never looser.
 MAX_PROTOCOL_DAYS = 14
@@ -53,7 +53,7 @@ _POSITIVE_FIELDS = (
 
 def _require_positive(name: str, value: int) -> None:
     if value < 1:
-        raise InvalidValue("must be 1 or more", field=name, value=value)
+        raise InvalidValue(Msg("must be 1 or more"), field=name, value=value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class DeadlinePolicy:
             _require_positive(name, getattr(self, name))
         if self.follow_up_tolerance_days < 0:
             raise InvalidValue(
-                "must be 0 or more",
+                Msg("must be 0 or more"),
                 field="follow_up_tolerance_days",
                 value=self.follow_up_tolerance_days,
             )
@@ -117,7 +117,9 @@ def compute_deadlines(
             return _follow_up_deadlines(requested_date, policy)
         case Priority.SCREENING:
             if screening_due is None:
-                raise InvalidValue("a screening referral needs its due date", field="screening_due")
+                raise InvalidValue(
+                    Msg("a screening referral needs its due date"), field="screening_due"
+                )
             return Deadlines(require_aware(screening_due, "screening_due"))
 
 
@@ -133,7 +135,7 @@ def _cancer_deadlines(
 def _follow_up_deadlines(requested_date: date | None, policy: DeadlinePolicy) -> Deadlines:
     """A planned control is due around the requested date, within the tolerance."""
     if requested_date is None:
-        raise InvalidValue("a follow-up needs the requested date", field="requested_date")
+        raise InvalidValue(Msg("a follow-up needs the requested date"), field="requested_date")
     tolerance = timedelta(days=policy.follow_up_tolerance_days)
     return Deadlines(
         end_of_local_day(requested_date + tolerance),
@@ -146,13 +148,19 @@ def _check_protocol_days(priority: Priority, protocol_days: int | None) -> None:
         return
     if priority is not Priority.CANCER_PATHWAY:
         raise InvalidValue(
-            f"only a cancer-pathway referral has protocol days, not {priority}",
+            Msg(
+                "only a cancer-pathway referral has protocol days, not {priority}",
+                priority=priority,
+            ),
             field="protocol_days",
             value=protocol_days,
         )
     if not 1 <= protocol_days <= MAX_PROTOCOL_DAYS:
         raise InvalidValue(
-            f"must be 1 to {MAX_PROTOCOL_DAYS} (a protocol may only shorten the legal limit)",
+            Msg(
+                "must be 1 to {max_protocol_days} (a protocol may only shorten the legal limit)",
+                max_protocol_days=MAX_PROTOCOL_DAYS,
+            ),
             field="protocol_days",
             value=protocol_days,
         )

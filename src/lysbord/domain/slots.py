@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NoReturn
 
 from lysbord.domain.calendar import is_working_day, local_datetime, require_aware
-from lysbord.domain.errors import InvalidValue, SlotUnsuitable
+from lysbord.domain.errors import InvalidValue, Msg, SlotUnsuitable
 
 #: Modalities that may use each other's rooms: DX and CR are both plain radiography.
 _FAMILY = {"CR": "DX", "DX": "DX"}
@@ -32,13 +32,15 @@ class OpeningHours:
         """Refuse templates that would silently produce no slots or nonsense."""
         if not 0 <= self.weekday <= 6:
             raise InvalidValue(
-                "must be 0 (Monday) to 6 (Sunday)", field="weekday", value=self.weekday
+                Msg("must be 0 (Monday) to 6 (Sunday)"), field="weekday", value=self.weekday
             )
         if self.slot_minutes < 1:
-            raise InvalidValue("must be 1 or more", field="slot_minutes", value=self.slot_minutes)
+            raise InvalidValue(
+                Msg("must be 1 or more"), field="slot_minutes", value=self.slot_minutes
+            )
         if self.closes <= self.opens:
             raise InvalidValue(
-                f"must be after opens {self.opens.isoformat()}",
+                Msg("must be after opens {opens}", opens=self.opens),
                 field="closes",
                 value=self.closes.isoformat(),
             )
@@ -72,18 +74,35 @@ def check_slot_fits(
     """Raise SlotUnsuitable when the slot cannot take the procedure, saying why."""
     start, end = require_aware(slot_start, "slot_start"), require_aware(slot_end, "slot_end")
     if duration_minutes < 1:
-        raise InvalidValue("must be 1 or more", field="duration_minutes", value=duration_minutes)
+        raise InvalidValue(
+            Msg("must be 1 or more"), field="duration_minutes", value=duration_minutes
+        )
     if not modalities_compatible(slot_modality, procedure_modality):
         _unsuitable(
-            f"modality {slot_modality} does not match procedure modality {procedure_modality}"
+            Msg(
+                "modality {slot} does not match procedure modality {procedure}",
+                slot=slot_modality,
+                procedure=procedure_modality,
+            )
         )
     length = (end - start) / timedelta(minutes=1)
     if length < duration_minutes:
-        _unsuitable(f"slot is {length:g} minutes, procedure needs {duration_minutes}")
+        _unsuitable(
+            Msg(
+                "slot is {length} minutes, procedure needs {needs}",
+                length=f"{length:g}",
+                needs=duration_minutes,
+            )
+        )
     if start < require_aware(now, "now"):
-        _unsuitable(f"slot started {_when(start)} already (in the past)")
+        _unsuitable(Msg("the slot started at {start}, in the past", start=start))
     if earliest_at is not None and start < require_aware(earliest_at, "earliest_at"):
-        _unsuitable(f"slot is before the earliest date for this follow-up ({_when(earliest_at)})")
+        _unsuitable(
+            Msg(
+                "slot is before the earliest date for this follow-up ({earliest})",
+                earliest=earliest_at,
+            )
+        )
 
 
 def modalities_compatible(slot_modality: str, procedure_modality: str) -> bool:
@@ -106,9 +125,5 @@ def _opens(h: OpeningHours) -> time:
     return h.opens
 
 
-def _when(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def _unsuitable(reason: str) -> NoReturn:
+def _unsuitable(reason: Msg) -> NoReturn:
     raise SlotUnsuitable(reason, field="slot_id")

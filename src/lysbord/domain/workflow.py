@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
-from lysbord.domain.errors import IllegalTransition
+from lysbord.domain.errors import IllegalTransition, Msg
 
 
 class ProcedureState(StrEnum):
@@ -63,12 +63,17 @@ def check_transition(current: ProcedureState, target: ProcedureState) -> None:
     if target in allowed:
         return
     if allowed:
-        options = ", ".join(s.value for s in ProcedureState if s in allowed)
-        hint = f"from {current} it can only go to: {options}"
+        options = tuple(s for s in ProcedureState if s in allowed)
+        hint = Msg("from {current} it can only go to: {options}", current=current, options=options)
     else:
-        hint = f"{current} is final"
+        hint = Msg("{current} is final", current=current)
     raise IllegalTransition(
-        f"cannot go from {current} to {target} ({hint})",
+        Msg(
+            "cannot go from {current} to {target} ({hint})",
+            current=current,
+            target=target,
+            hint=hint,
+        ),
         field="state",
         value=str(target),
         current=current.value,

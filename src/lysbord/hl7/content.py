@@ -19,6 +19,7 @@ from lysbord.domain.errors import (
     DomainError,
     DuplicateIdentifier,
     InvalidValue,
+    Msg,
     NotFound,
     UnknownProcedureCode,
 )
@@ -31,8 +32,8 @@ from lysbord.services.core.context import Context
 class ContentError(DomainError):
     """A refusal with its place in the message and its HL7 error code."""
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.reason)
+    def __init__(self, problem: Problem, msg: Msg) -> None:
+        super().__init__(msg)
         self.problem = problem
 
 
@@ -69,14 +70,14 @@ def problem(location: Location, exc: DomainError) -> Problem:
     return Problem(location, code_for(exc), reason, type(exc).__name__)
 
 
-def refuse(location: Location, reason: str, code: int, app_code: str = "") -> ContentError:
-    return ContentError(Problem(location, code, f"{location}: {reason}", app_code))
+def refuse(location: Location, reason: Msg, code: int, app_code: str = "") -> ContentError:
+    return ContentError(Problem(location, code, f"{location}: {reason}", app_code), reason)
 
 
 def required(text: str, location: Location) -> str:
     """A field the message cannot do without."""
     if not text:
-        raise refuse(location, "required field is empty", p.REQUIRED_FIELD)
+        raise refuse(location, Msg("required field is empty"), p.REQUIRED_FIELD)
     return text
 
 
@@ -88,4 +89,4 @@ def located(default: Location, **by_field: Location) -> Iterator[None]:
         yield
     except DomainError as exc:
         where = by_field.get(exc.field or "", default)
-        raise ContentError(problem(where, exc)) from None
+        raise ContentError(problem(where, exc), exc.msg) from None

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import DomainError
+from lysbord.domain.errors import DomainError, Msg
 from lysbord.hl7 import parse as p
 from lysbord.hl7.ack import Location, Problem, ack
 from lysbord.hl7.content import Handler, problem
@@ -92,7 +92,7 @@ def steps_for_replay(ctx: Context, raw: bytes) -> tuple[inbox.Apply, inbox.Refus
     handler = HANDLERS.get(parsed.header.type_code)
     if handler is None:
         raise Hl7ParseError(
-            f"{parsed.header.type_code} is not a type we take",
+            Msg("{type_code} is not a type we take", type_code=parsed.header.type_code),
             field="MSH-9",
             code=p.UNSUPPORTED_TYPE,
         )

@@ -13,6 +13,7 @@ from datetime import datetime
 import hl7
 from sqlalchemy.orm import Session
 
+from lysbord.domain.errors import Msg
 from lysbord.hl7 import parse as p
 from lysbord.hl7.ack import Location, Problem, ack
 from lysbord.hl7.content import Handler, located, refuse, required
@@ -42,7 +43,7 @@ def refused(ctx: Context, parsed: Parsed, problem: Problem) -> str:
 def the_pid(parsed: Parsed) -> hl7.Segment:
     found = segments(parsed.message, "PID")
     if not found:
-        raise refuse(Location("PID"), "the message has no PID segment", p.SEGMENT_SEQUENCE)
+        raise refuse(Location("PID"), Msg("the message has no PID segment"), p.SEGMENT_SEQUENCE)
     return found[0]
 
 
@@ -61,7 +62,11 @@ def _pairs(parsed: Parsed) -> list[tuple[int, str, str, str]]:
     if not pids or len(pids) != len(mrgs):
         raise refuse(
             Location("MRG"),
-            f"needs one MRG after each PID ({len(pids)} PID, {len(mrgs)} MRG)",
+            Msg(
+                "needs one MRG after each PID ({pids} PID, {mrgs} MRG)",
+                pids=len(pids),
+                mrgs=len(mrgs),
+            ),
             p.SEGMENT_SEQUENCE,
         )
     h = parsed.header

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from lysbord.domain.errors import Msg
 from lysbord.domain.priorities import Priority
 from lysbord.hl7 import parse as p
 from lysbord.hl7.ack import AnswerPatient, Location, OrderLine, Problem, order_answer
@@ -56,12 +57,16 @@ STATUS = {  # our procedure state to ORC-5 (HL7 table 0038)
 def apply_orders(ctx: Context, s: Session, parsed: Parsed, now: datetime) -> str:
     groups = orders(parsed.message)
     if not groups:
-        raise refuse(Location("ORC"), "the message has no ORC segment", p.SEGMENT_SEQUENCE)
+        raise refuse(Location("ORC"), Msg("the message has no ORC segment"), p.SEGMENT_SEQUENCE)
     for order in groups:
         if order.control not in DONE:
             raise refuse(
                 order.at("ORC", 1),
-                f"order control {order.control!r} is not one of {', '.join(DONE)}",
+                Msg(
+                    "order control {control!r} is not one of {known}",
+                    control=order.control,
+                    known=", ".join(DONE),
+                ),
                 p.TABLE_VALUE,
             )
     new = [o for o in groups if o.control == "NW"]
@@ -145,7 +150,7 @@ def _urgency(ctx: Context, order: Order, now: datetime) -> tuple[Priority, date 
     except KeyError as exc:
         raise refuse(
             order.at("TQ1", 9) if order.tq1 is not None else order.at("ORC", 7),
-            f"priority code {exc.args[0]!r} is not mapped (settings hl7.priorities)",
+            Msg("priority code {code!r} is not mapped (settings hl7.priorities)", code=exc.args[0]),
             p.TABLE_VALUE,
         ) from None
     start, end = when(order, 7, 4), when(order, 8, 5)
@@ -153,7 +158,7 @@ def _urgency(ctx: Context, order: Order, now: datetime) -> tuple[Priority, date 
         requested = hl7_date(start) if start else None
         until = hl7_date(end) if end else None
     except ValueError as exc:
-        raise refuse(order.at("TQ1", 7), str(exc), p.DATA_TYPE) from None
+        raise refuse(order.at("TQ1", 7), Msg("{detail}", detail=str(exc)), p.DATA_TYPE) from None
     protocol_days = None
     if until is not None and priority is Priority.CANCER_PATHWAY:
         protocol_days = max(1, (until - now.date()).days)
@@ -164,7 +169,9 @@ def _act(ctx: Context, s: Session, parsed: Parsed, order: Order, now: datetime) 
     number, namespace = order.placer
     ref = svc.OrderRef(svc.PlacerId(number, namespace), order.filler)
     if not (order.filler or number):
-        raise refuse(order.at("ORC", 3), "names no order (ORC-2 and ORC-3 empty)", p.REQUIRED_FIELD)
+        raise refuse(
+            order.at("ORC", 3), Msg("names no order (ORC-2 and ORC-3 empty)"), p.REQUIRED_FIELD
+        )
     where = order.at("ORC", 3) if order.filler else order.at("ORC", 2)
     with located(where, state=order.at("ORC", 1), code=order.at("OBR", 4)):
         procedure, referral = svc.find(s, ref)

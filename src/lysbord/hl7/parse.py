@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import hl7
 
 from lysbord.config.hl7 import CHARSETS
-from lysbord.domain.errors import ProtocolError
+from lysbord.domain.errors import Msg, ProtocolError
 
 VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
 
@@ -62,8 +62,8 @@ class Header:
 class Hl7ParseError(ProtocolError):
     """The message could not be read; ``field`` is where (``MSH-2``), ``code`` table 0357."""
 
-    def __init__(self, reason: str, *, field: str, code: int, header: Header | None = None):
-        super().__init__(reason, field=field)
+    def __init__(self, msg: Msg, *, field: str, code: int, header: Header | None = None):
+        super().__init__(msg, field=field)
         self.code = code
         self.header = header or Header()
 
@@ -81,9 +81,12 @@ def parse(raw: bytes, default_charset: str = "ASCII") -> Parsed:
     charset = loose.charset or default_charset
     codec = CHARSETS.get(charset.upper())
     if codec is None:
-        known = ", ".join(CHARSETS)
         raise Hl7ParseError(
-            f"character set {charset!r} is not supported (one of {known})",
+            Msg(
+                "character set {charset!r} is not supported (one of {known})",
+                charset=charset,
+                known=", ".join(CHARSETS),
+            ),
             field="MSH-18",
             code=TABLE_VALUE,
             header=loose,
@@ -92,8 +95,13 @@ def parse(raw: bytes, default_charset: str = "ASCII") -> Parsed:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         raise Hl7ParseError(
-            f"byte 0x{raw[exc.start]:02X} at offset {exc.start} is not {charset}"
-            " (the message is in another character set than MSH-18 says)",
+            Msg(
+                "byte 0x{byte} at offset {offset} is not {charset}"
+                " (the message is in another character set than MSH-18 says)",
+                byte=f"{raw[exc.start]:02X}",
+                offset=exc.start,
+                charset=charset,
+            ),
             field="MSH-18",
             code=DATA_TYPE,
             header=loose,
@@ -101,7 +109,7 @@ def parse(raw: bytes, default_charset: str = "ASCII") -> Parsed:
     text = _segments_text(text.lstrip("\r\n"))
     if "\x00" in text:
         raise Hl7ParseError(
-            "a NUL character, which HL7 text may not hold",
+            Msg("a NUL character, which HL7 text may not hold"),
             field=_where(text, text.index("\x00")),
             code=DATA_TYPE,
             header=loose,
@@ -166,26 +174,32 @@ def _msh_text(text: str) -> str:
     if not text.startswith("MSH"):
         start = text[:20].encode("unicode_escape").decode("ascii")
         raise Hl7ParseError(
-            f"the message does not start with an MSH segment (it starts {start!r})",
+            Msg(
+                "the message does not start with an MSH segment (it starts {start!r})", start=start
+            ),
             field="MSH",
             code=SEGMENT_SEQUENCE,
         )
     msh = text.replace("\n", "\r").split("\r", 1)[0]
     if len(msh) < 8:
         raise Hl7ParseError(
-            "MSH is too short to hold its separators", field="MSH-2", code=REQUIRED_FIELD
+            Msg("MSH is too short to hold its separators"), field="MSH-2", code=REQUIRED_FIELD
         )
     sep, enc = msh[3], msh[4:].split(msh[3], 1)[0]
     if sep.isalnum() or sep.isspace():
         raise Hl7ParseError(
-            f"field separator {sep!r} must not be a letter, digit or space",
+            Msg("field separator {sep!r} must not be a letter, digit or space", sep=sep),
             field="MSH-1",
             code=DATA_TYPE,
         )
     if len(enc) not in (4, 5) or len(set(enc + sep)) != len(enc) + 1 or _bad_chars(enc):
         raise Hl7ParseError(
-            f"encoding characters {enc!r} must be 4 distinct non-alphanumeric characters"
-            f" other than the field separator {sep!r}",
+            Msg(
+                "encoding characters {enc!r} must be 4 distinct non-alphanumeric characters"
+                " other than the field separator {sep!r}",
+                enc=enc,
+                sep=sep,
+            ),
             field="MSH-2",
             code=DATA_TYPE,
         )
@@ -226,22 +240,25 @@ def _checked(header: Header) -> Header:
     """The MSH fields without which no answer can be matched to its message."""
     if not header.message_type:
         raise Hl7ParseError(
-            "the message type is empty", field="MSH-9", code=REQUIRED_FIELD, header=header
+            Msg("the message type is empty"), field="MSH-9", code=REQUIRED_FIELD, header=header
         )
     if not header.control_id:
         raise Hl7ParseError(
-            "the message control ID is empty", field="MSH-10", code=REQUIRED_FIELD, header=header
+            Msg("the message control ID is empty"),
+            field="MSH-10",
+            code=REQUIRED_FIELD,
+            header=header,
         )
     if header.control_id_cut:
         raise Hl7ParseError(
-            f"the message control ID is longer than {CONTROL_ID_MAX} characters",
+            Msg("the message control ID is longer than {n} characters", n=CONTROL_ID_MAX),
             field="MSH-10",
             code=DATA_TYPE,
             header=header,
         )
     if header.version not in VERSIONS:
         raise Hl7ParseError(
-            f"version {header.version!r} is not supported (2.3 to 2.5.1)",
+            Msg("version {version!r} is not supported (2.3 to 2.5.1)", version=header.version),
             field="MSH-12",
             code=UNSUPPORTED_VERSION,
             header=header,

@@ -6,6 +6,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from lysbord.domain.errors import (
+    Msg,
     UnknownPatient,
     UnknownProcedure,
     UnknownProcedureCode,
@@ -48,7 +49,7 @@ def patient_by_identifier(
     )
     patient = session.scalars(stmt).first()
     if patient is None:
-        raise UnknownPatient("no patient has this identifier", field=field, value=value)
+        raise UnknownPatient(Msg("no patient has this identifier"), field=field, value=value)
     return survivor(session, patient) if follow_merges else patient
 
 
@@ -92,7 +93,7 @@ def procedure_by_accession(
     procedure = session.scalars(stmt).first()
     if procedure is None:
         raise UnknownProcedure(
-            "no procedure has this accession number", field="accession", value=accession
+            Msg("no procedure has this accession number"), field="accession", value=accession
         )
     return procedure, session.get_one(Referral, procedure.referral_id)
 
@@ -100,21 +101,21 @@ def procedure_by_accession(
 def procedure_code(session: Session, code: str, *, field: str = "procedures") -> ProcedureCode:
     found = session.get(ProcedureCode, code)
     if found is None:
-        raise UnknownProcedureCode("not in the procedure catalogue", field=field, value=code)
+        raise UnknownProcedureCode(Msg("not in the procedure catalogue"), field=field, value=code)
     return found
 
 
 def site_by_code(session: Session, code: str, *, field: str = "site") -> Site:
     site = session.scalars(select(Site).where(Site.code == code)).first()
     if site is None:
-        raise UnknownSite("no such site", field=field, value=code)
+        raise UnknownSite(Msg("no such site"), field=field, value=code)
     return site
 
 
 def slot_with_room(session: Session, slot_id: int) -> tuple[Slot, Room]:
     slot = session.get(Slot, slot_id)
     if slot is None:
-        raise UnknownSlot("no such slot", field="slot_id", value=slot_id)
+        raise UnknownSlot(Msg("no such slot"), field="slot_id", value=slot_id)
     return slot, session.get_one(Room, slot.room_id)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import SlotTaken, UnknownProcedure, UnknownSlot
+from lysbord.domain.errors import Msg, SlotTaken, UnknownProcedure, UnknownSlot
 from lysbord.store.db import CompiledOnce
 from lysbord.store.models import (
     Appointment,
@@ -103,7 +103,7 @@ def procedure_to_book(session: Session, accession: str) -> tuple[Procedure, Refe
 
 def _unknown_accession(accession: str) -> UnknownProcedure:
     return UnknownProcedure(
-        "no procedure has this accession number", field="accession", value=accession
+        Msg("no procedure has this accession number"), field="accession", value=accession
     )
 
 
@@ -182,9 +182,11 @@ def slot_to_book(session: Session, slot_id: int) -> SlotFacts:
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise SlotTaken(
-                "the slot is being booked by someone else just now", field="slot_id", value=slot_id
+                Msg("the slot is being booked by someone else just now"),
+                field="slot_id",
+                value=slot_id,
             ) from None
         raise
     if row is None:
-        raise UnknownSlot("no such slot", field="slot_id", value=slot_id)
+        raise UnknownSlot(Msg("no such slot"), field="slot_id", value=slot_id)
     return SlotFacts(*row)

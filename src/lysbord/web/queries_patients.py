@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, or_, select
 
-from lysbord.domain.errors import InvalidValue, NotFound
+from lysbord.domain.errors import InvalidValue, Msg, NotFound
 from lysbord.services.archive import studies
 from lysbord.services.archive.studies import StudyView
 from lysbord.services.core.context import Context
@@ -67,7 +67,11 @@ def name_words(text: str) -> list[str]:
     """The words of a name search, lower-cased; more than a name has are refused."""
     words = [w.lower() for w in text.replace(",", " ").split()]
     if len(words) > MAX_WORDS:
-        raise InvalidValue(f"at most {MAX_WORDS} words", field="q", value=f"{len(words)} words")
+        raise InvalidValue(
+            Msg("at most {max_words} words", max_words=MAX_WORDS),
+            field="q",
+            value=f"{len(words)} words",
+        )
     return words
 
 

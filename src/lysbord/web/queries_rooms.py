@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import local_date, start_of_local_day
-from lysbord.domain.errors import NotFound
+from lysbord.domain.errors import Msg, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.people.views import display_name, primary_identifiers
 from lysbord.store.archive_models import (
@@ -99,7 +99,7 @@ def room_by_ae(ctx: Context, ae_title: str) -> RoomRef:
     with ctx.uow(readonly=True) as uow:
         found = uow.session.scalars(select(Room).where(Room.ae_title == ae_title)).first()
         if found is None:
-            raise NotFound("no room has this AE title", field="room", value=ae_title)
+            raise NotFound(Msg("no room has this AE title"), field="room", value=ae_title)
         return _ref(found, uow.session.get_one(Site, found.site_id))
 
 
@@ -213,7 +213,7 @@ def calendar(ctx: Context, room_id: int, first: date, days: int) -> dict[date, l
         s = uow.session
         found = s.get(Room, room_id)
         if found is None:
-            raise NotFound("no such room", field="room", value=room_id)
+            raise NotFound(Msg("no such room"), field="room", value=room_id)
         blocks = s.scalars(
             select(Block).where(
                 Block.lifted_at.is_(None),

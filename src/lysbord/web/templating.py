@@ -1,7 +1,8 @@
 """Rendering a page: the Jinja2 environment and the context every template gets.
 
-Every template sees ``user``, ``lang``, ``t`` (translate into ``lang``), ``csrf_token``,
-``now`` (Copenhagen), ``nav`` and ``flash``; times go through the ``local_dt`` and
+Every template sees ``user``, ``lang``, ``t`` (translate into ``lang``), ``w`` (the
+system's own names: event kinds, states, its reasons), ``csrf_token``, ``now``
+(Copenhagen), ``nav`` and ``flash``; times go through the ``local_dt`` and
 ``local_date`` filters, because staff read Copenhagen time while the store keeps UTC;
 site codes through ``site`` (``web.site_names``: the hospital's name, the code beside),
 deadlines through ``days_overdue(now)``.
@@ -25,6 +26,7 @@ from lysbord.http.session import CSRF_COOKIE, csrf_token, current
 from lysbord.web import i18n
 from lysbord.web.nav import visible
 from lysbord.web.site_names import site
+from lysbord.web.words import Words
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
@@ -93,6 +95,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             user=user,
             lang=lang,
             t=partial(i18n.t, lang=lang),
+            w=Words(lang),
             csrf_token=token,
             now=get_context(request).now().astimezone(COPENHAGEN),
             nav=visible(request.app, user),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 
 #: Filled from the case: procedure, patient, referral.
 CASE_FIELDS = (
@@ -44,17 +44,23 @@ def check(text: str) -> str:
     on ``text`` whose value is the first unknown name (None for a brace left open)."""
     body = text.strip()
     if not body:
-        raise InvalidValue("a template needs text", field="text")
+        raise InvalidValue(Msg("a template needs text"), field="text")
     for name in names(body):
         if name not in FIELDS:
             raise InvalidValue(
-                f"unknown placeholder {{{{{name}}}}}; known: {', '.join(FIELDS)}",
+                Msg(
+                    "unknown placeholder {name}; known: {known}",
+                    name=f"{{{{{name}}}}}",
+                    known=FIELDS,
+                ),
                 field="text",
                 value=name,
             )
     rest = _PLACEHOLDER.sub("", body)
     if "{{" in rest or "}}" in rest:
-        raise InvalidValue("a placeholder is not closed: write {{name}}", field="text")
+        raise InvalidValue(
+            Msg("a placeholder is not closed: write {example}", example="{{name}}"), field="text"
+        )
     return body
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import Conflict, InvalidValue
+from lysbord.domain.errors import Conflict, InvalidValue, Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.archive.linking import (
     changes,
@@ -78,12 +78,16 @@ def assign_study(ctx: Context, study_uid: str, cmd: Assignment, actor: str) -> S
 
 def _check_assignment(cmd: Assignment) -> None:
     if not cmd.reason.strip():
-        raise InvalidValue("an assignment needs a reason", field="reason")
+        raise InvalidValue(Msg("an assignment needs a reason"), field="reason")
     given = [f for f in ("accession", "cpr") if (getattr(cmd, f) or "").strip()]
     if not given:
-        raise InvalidValue("give the accession number or the cpr to assign to", field="accession")
+        raise InvalidValue(
+            Msg("give the accession number or the cpr to assign to"), field="accession"
+        )
     if len(given) == 2:
-        raise InvalidValue("give either accession or cpr, not both", field="cpr", value=cmd.cpr)
+        raise InvalidValue(
+            Msg("give either accession or cpr, not both"), field="cpr", value=cmd.cpr
+        )
 
 
 def _target(s: Session, study: Study, cmd: Assignment) -> Procedure | Patient:
@@ -102,10 +106,10 @@ def _check_reassign(s: Session, study: Study, cmd: Assignment, old: str) -> None
     """Moving a study a person or the matcher already placed must be asked for explicitly."""
     if old in (UNMATCHED, UNRECONCILED):
         return
-    where = "linked to a procedure" if old == LINKED else "assigned to a patient"
+    where = Msg("linked to a procedure") if old == LINKED else Msg("assigned to a patient")
     if not cmd.reassign:
         raise Conflict(
-            f"the study is already {where}; send reassign: true to move it",
+            Msg("the study is already {where}; send reassign: true to move it", where=where),
             field="reassign",
             value=study.study_uid,
         )
@@ -113,8 +117,11 @@ def _check_reassign(s: Session, study: Study, cmd: Assignment, old: str) -> None
         procedure = s.get_one(Procedure, study.procedure_id)
         if procedure.state == ProcedureState.REPORTED and cmd.accession != procedure.accession:
             raise Conflict(
-                f"procedure {procedure.accession} is reported on these images; "
-                "they cannot be moved away from it",
+                Msg(
+                    "procedure {accession} is reported on these images;"
+                    " they cannot be moved away from it",
+                    accession=procedure.accession,
+                ),
                 field="reassign",
                 value=study.study_uid,
             )

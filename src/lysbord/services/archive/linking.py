@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lysbord.domain.errors import Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.archive import grouped
 from lysbord.services.core.events import record
@@ -76,14 +77,18 @@ def unlink_study(s: Session, study: Study, *, actor: str, at: datetime, reason: 
     grouped.unshare_images(s, procedure, study.study_uid, actor=actor, at=at, reason=reason)
 
 
-def refusal(s: Session, study: Study, procedure: Procedure) -> str | None:
+def refusal(s: Session, study: Study, procedure: Procedure) -> Msg | None:
     """Why this study cannot be this procedure's images, or None; locks the procedure."""
     s.execute(select(Procedure.id).where(Procedure.id == procedure.id).with_for_update())
     if procedure.state == ProcedureState.CANCELLED:
-        return f"procedure {procedure.accession} is cancelled"
+        return Msg("procedure {accession} is cancelled", accession=procedure.accession)
     other = other_study_uid(s, study, procedure)
     if other is not None:
-        return f"procedure {procedure.accession} already has study {other}"
+        return Msg(
+            "procedure {accession} already has study {other}",
+            accession=procedure.accession,
+            other=other,
+        )
     return None
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from lysbord.domain.errors import ProtocolError
+from lysbord.domain.errors import Msg, ProtocolError
 from lysbord.store.archive_models import Instance, Series, Study
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
@@ -104,7 +104,9 @@ def attributes(level: str) -> dict[str, Attribute]:
     """The matchable attributes of ``level`` and of every level above it."""
     if level not in LEVELS:
         raise DicomQueryError(
-            f"not one of {', '.join(LEVELS)}", field="QueryRetrieveLevel", value=level
+            Msg("not one of {levels}", levels=", ".join(LEVELS)),
+            field="QueryRetrieveLevel",
+            value=level,
         )
     found: dict[str, Attribute] = {}
     for name in LEVELS[: LEVELS.index(level) + 1]:
@@ -182,12 +184,16 @@ def parse_range(keyword: str, vr: str, value: str) -> tuple[str, str]:
     if len(parts) == 1:
         parts = [value, value]
     if len(parts) != 2 or parts == ["", ""]:
-        raise DicomQueryError("not a value or a range A-B, A- or -B", field=keyword, value=value)
+        raise DicomQueryError(
+            Msg("not a value or a range A-B, A- or -B"), field=keyword, value=value
+        )
     fmt = _FORMATS[vr]
     for part in parts:
         if part and not fmt.fullmatch(part.replace(":", "")):
             raise DicomQueryError(
-                f"{part!r} is not {_FORMAT_NAMES[vr]} (or a prefix of it)",
+                Msg(
+                    "{part!r} is not {form} (or a prefix of it)", part=part, form=_FORMAT_NAMES[vr]
+                ),
                 field=keyword,
                 value=value,
             )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from lysbord.config import Settings
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import UnknownPatient
+from lysbord.domain.errors import Msg, UnknownPatient
 from lysbord.services.archive.linking import link_study, refusal
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -150,7 +150,7 @@ def _vetted(
     owner = s.scalars(select(Referral.patient_id).where(Referral.id == procedure.referral_id))
     problem = refusal(s, study, procedure)
     if problem is None and patient_id is not None and owner.one() != patient_id:
-        problem = f"it is another patient's than PatientID '{study.patient_key}'"
+        problem = Msg("it is another patient's than PatientID '{key}'", key=study.patient_key)
     if problem is None:
         return procedure, how
     return None, f"{how} matches procedure {procedure.accession}, but {problem}"

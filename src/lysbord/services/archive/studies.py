@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import InvalidValue, NotFound, UnknownPatient
+from lysbord.domain.errors import InvalidValue, Msg, NotFound, UnknownPatient
 from lysbord.services.archive.views import StudyCounts, study_counts
 from lysbord.services.core.context import Context
 from lysbord.store.archive_models import Series, Study
@@ -76,7 +76,7 @@ def list_studies(ctx: Context, flt: StudyFilter) -> tuple[list[StudyView], int]:
     _check_page(flt.limit, flt.offset)
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         raise InvalidValue(
-            f"lies before from ({flt.date_from.isoformat()})",
+            Msg("lies before from ({date_from})", date_from=flt.date_from),
             field="to",
             value=flt.date_to.isoformat(),
         )
@@ -96,15 +96,17 @@ def study_row(s: Session, study_uid: str, *, for_update: bool = False) -> Study:
     stmt = select(Study).where(Study.study_uid == study_uid.strip())
     study = s.scalars(stmt.with_for_update() if for_update else stmt).first()
     if study is None:
-        raise NotFound("no study has this Study Instance UID", field="study_uid", value=study_uid)
+        raise NotFound(
+            Msg("no study has this Study Instance UID"), field="study_uid", value=study_uid
+        )
     return study
 
 
 def _check_page(limit: int, offset: int) -> None:
     if limit < 1:
-        raise InvalidValue("must be 1 or more", field="limit", value=limit)
+        raise InvalidValue(Msg("must be 1 or more"), field="limit", value=limit)
     if offset < 0:
-        raise InvalidValue("must be 0 or more", field="offset", value=offset)
+        raise InvalidValue(Msg("must be 0 or more"), field="offset", value=offset)
 
 
 def _page(

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 from lysbord.domain.workflow import ProcedureState, check_transition, needs_reason
 from lysbord.services.core.outbox import on_event, triggers
 from lysbord.store.models import Event, Procedure, Referral
@@ -111,7 +111,7 @@ def move(
     current = ProcedureState(procedure.state)
     check_transition(current, target)
     if needs_reason(target) and not (reason and reason.strip()):
-        raise InvalidValue(f"going to {target} needs a reason", field="reason")
+        raise InvalidValue(Msg("going to {target} needs a reason", target=target), field="reason")
     procedure.state = target.value
     procedure.updated_at = at
     record(

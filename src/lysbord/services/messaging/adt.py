@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.cpr import parse_person_number
-from lysbord.domain.errors import InvalidValue, UnknownPatient
+from lysbord.domain.errors import InvalidValue, Msg, UnknownPatient
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
 from lysbord.services.people.registration import NewPatient, add_number, register
@@ -37,7 +37,7 @@ def upsert_patient(
     number = parse_person_number(facts.cpr)
     family, given = facts.family_name.strip(), facts.given_name.strip()
     if not family:
-        raise InvalidValue("must not be empty", field="family_name")
+        raise InvalidValue(Msg("must not be empty"), field="family_name")
     try:
         patient = patient_by_identifier(s, number.value)
     except UnknownPatient:

@@ -14,7 +14,7 @@ from sqlalchemy import (
     union,
 )
 
-from lysbord.domain.errors import NotFound
+from lysbord.domain.errors import Msg, NotFound
 from lysbord.services.core.context import Context
 from lysbord.store.hl7_models import Hl7Message
 from lysbord.store.queries import numbers_of_person
@@ -87,7 +87,7 @@ def get_message(ctx: Context, message_id: int) -> MessageDetail:
     with ctx.uow(readonly=True) as uow:
         row = uow.session.get(Hl7Message, message_id)
         if row is None:
-            raise NotFound("no such HL7 message", field="message_id", value=message_id)
+            raise NotFound(Msg("no such HL7 message"), field="message_id", value=message_id)
         return detail(row)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import Conflict, DomainError, NotFound
+from lysbord.domain.errors import Conflict, DomainError, Msg, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
 from lysbord.services.messaging.inbox import APPLIED, Apply, Outcome, Refuse
@@ -54,7 +54,7 @@ def replay(ctx: Context, message_id: int, actor: str, read: Reader) -> MessageDe
 def _replayable(s: Session, message_id: int) -> Hl7Message:
     row = s.get(Hl7Message, message_id, with_for_update=True)
     if row is None:
-        raise NotFound("no such HL7 message", field="message_id", value=message_id)
+        raise NotFound(Msg("no such HL7 message"), field="message_id", value=message_id)
     if row.status == APPLIED:
-        raise Conflict("the message was applied already", field="message_id", value=message_id)
+        raise Conflict(Msg("the message was applied already"), field="message_id", value=message_id)
     return row

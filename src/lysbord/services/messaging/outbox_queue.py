@@ -24,7 +24,7 @@ from sqlalchemy import Row, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from lysbord.config.hl7_out import Hl7OutSettings
-from lysbord.domain.errors import Conflict, NotFound
+from lysbord.domain.errors import Conflict, Msg, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
 from lysbord.store.outbox_models import OutboxMessage
@@ -215,10 +215,12 @@ def resend(ctx: Context, message_id: int, actor: str) -> OutboxView:
         s = uow.session
         row = s.get(M, message_id, with_for_update=True)
         if row is None:
-            raise NotFound("no outbox message has this id", field="message_id", value=message_id)
+            raise NotFound(
+                Msg("no outbox message has this id"), field="message_id", value=message_id
+            )
         if row.status != OutboxStatus.DEAD:
             raise Conflict(
-                f"only a dead message can be resent; this one is {row.status}",
+                Msg("only a dead message can be resent; this one is {status}", status=row.status),
                 field="status",
                 value=row.status,
             )

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
-from lysbord.domain.errors import InvalidValue, NotFound
+from lysbord.domain.errors import InvalidValue, Msg, NotFound
 from lysbord.domain.slots import OpeningHours, generate_slots
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -100,12 +100,14 @@ def add_site(
     ctx: Context, code: str, name: str, rooms: Sequence[RoomSpec], contact: SiteContact
 ) -> None:
     if not contact.name.strip():
-        raise InvalidValue("a site needs a contact for its appointments", field="contact.name")
+        raise InvalidValue(Msg("a site needs a contact for its appointments"), field="contact.name")
     phone = _phone(contact.phone)
     for room in rooms:
         if room.modality not in MODALITIES:
             raise InvalidValue(
-                f"not one of {sorted(MODALITIES)}", field="modality", value=room.modality
+                Msg("not one of {modalities}", modalities=", ".join(sorted(MODALITIES))),
+                field="modality",
+                value=room.modality,
             )
     with ctx.uow() as uow:
         site = Site(code=code, name=name, contact_name=contact.name.strip(), contact_phone=phone)
@@ -131,7 +133,7 @@ def _phone(text: str) -> str:
     m = PHONE.fullmatch(text.strip())
     if m is None:
         raise InvalidValue(
-            "not a telephone number with its country code, like +45 3545 1234",
+            Msg("not a telephone number with its country code, like +45 3545 1234"),
             field="contact.phone",
             value=text,
         )
@@ -203,9 +205,9 @@ def block(
     """Close a room or a whole site for a window; bookings inside it stay, visibly affected."""
     start_at, end_at = require_aware(start_at, "start_at"), require_aware(end_at, "end_at")
     if end_at <= start_at:
-        raise InvalidValue("must be after start_at", field="end_at", value=end_at.isoformat())
+        raise InvalidValue(Msg("must be after start_at"), field="end_at", value=end_at.isoformat())
     if not reason.strip():
-        raise InvalidValue("a block needs a reason", field="reason")
+        raise InvalidValue(Msg("a block needs a reason"), field="reason")
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
@@ -241,7 +243,7 @@ def block(
 def _room(s: Session, site_id: int, code: str) -> Room:
     room = s.scalars(select(Room).where(Room.site_id == site_id, Room.code == code)).first()
     if room is None:
-        raise NotFound("no such room at this site", field="room", value=code)
+        raise NotFound(Msg("no such room at this site"), field="room", value=code)
     return room
 
 

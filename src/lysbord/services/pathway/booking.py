@@ -18,6 +18,7 @@ from lysbord.domain.calendar import require_aware
 from lysbord.domain.errors import (
     Conflict,
     InvalidValue,
+    Msg,
     SlotTaken,
     SlotUnsuitable,
     UnknownAppointment,
@@ -76,7 +77,9 @@ def find_slots(ctx: Context, q: SlotSearch) -> list[SlotOffer]:
     one sort over a year of slots.
     """
     if not 1 <= q.limit <= MAX_OFFERS:
-        raise InvalidValue(f"must be 1 to {MAX_OFFERS}", field="limit", value=q.limit)
+        raise InvalidValue(
+            Msg("must be 1 to {max_offers}", max_offers=MAX_OFFERS), field="limit", value=q.limit
+        )
     now = ctx.now()
     start_from = require_aware(q.start_from, "start_from") if q.start_from else None
     start_before = require_aware(q.start_before, "start_before") if q.start_before else None
@@ -178,13 +181,23 @@ def _check_bookable(slot: SlotFacts, need: Need, now: datetime) -> None:
         earliest_at=need.earliest_at,
     )
     if not slot.room_active:
-        raise SlotUnsuitable(f"room {slot.room_code} is closed", field="slot_id", value=slot.id)
+        raise SlotUnsuitable(
+            Msg("room {room_code} is closed", room_code=slot.room_code),
+            field="slot_id",
+            value=slot.id,
+        )
     if slot.blocked_by is not None:
         raise SlotUnsuitable(
-            f"room {slot.room_code} is blocked: {slot.blocked_by}", field="slot_id", value=slot.id
+            Msg(
+                "room {room_code} is blocked: {blocked_by}",
+                room_code=slot.room_code,
+                blocked_by=slot.blocked_by,
+            ),
+            field="slot_id",
+            value=slot.id,
         )
     if slot.taken:
-        raise SlotTaken("the slot is already booked", field="slot_id", value=slot.id)
+        raise SlotTaken(Msg("the slot is already booked"), field="slot_id", value=slot.id)
 
 
 @contextmanager
@@ -195,7 +208,7 @@ def _lost_race(slot_id: int) -> Iterator[None]:
         yield
     except IntegrityError:
         raise SlotTaken(
-            "the slot was booked by someone else just now", field="slot_id", value=slot_id
+            Msg("the slot was booked by someone else just now"), field="slot_id", value=slot_id
         ) from None
 
 
@@ -207,14 +220,14 @@ def end_appointment(appointment: Appointment, actor: str, at: datetime, reason: 
 def cancel_appointment(ctx: Context, appointment_id: int, reason: str, actor: str) -> str:
     """Cancel the time, keep the need: the procedure goes back to awaiting booking."""
     if not reason.strip():
-        raise InvalidValue("cancelling needs a reason", field="reason")
+        raise InvalidValue(Msg("cancelling needs a reason"), field="reason")
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         found = s.get(Appointment, appointment_id)
         if found is None:
             raise UnknownAppointment(
-                "no appointment with this id", field="appointment_id", value=appointment_id
+                Msg("no appointment with this id"), field="appointment_id", value=appointment_id
             )
         # Lock order everywhere: the procedure, then its appointment (else book/act deadlock).
         procedure = s.get_one(
@@ -225,7 +238,9 @@ def cancel_appointment(ctx: Context, appointment_id: int, reason: str, actor: st
         )
         if not appointment.active:
             raise Conflict(
-                f"the appointment already ended: {appointment.end_reason}",
+                Msg(
+                    "the appointment already ended: {end_reason}", end_reason=appointment.end_reason
+                ),
                 field="appointment_id",
                 value=appointment_id,
             )

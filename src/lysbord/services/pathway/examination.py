@@ -11,7 +11,7 @@ taken again: a quality indicator, not a state).
 from __future__ import annotations
 
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import Conflict, IllegalTransition, InvalidValue
+from lysbord.domain.errors import Conflict, IllegalTransition, InvalidValue, Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -37,7 +37,8 @@ def start(ctx: Context, accession: str, actor: str, reason: str | None = None) -
             room_id = s.get_one(Slot, appointment.slot_id).room_id
             if off_roster(s, room_id, local_date(now), actor) is not None:
                 raise Conflict(
-                    "not on today's roster for this room: a start needs a reason", field="reason"
+                    Msg("not on today's roster for this room: a start needs a reason"),
+                    field="reason",
                 )
         perform(s, procedure, referral, Action.START, actor, now, why)
         uow.commit()
@@ -47,7 +48,9 @@ def complete(ctx: Context, accession: str, actor: str, images_expected: int | No
     """Completed at the room, with the number of images to expect (``None``: they follow)."""
     if images_expected is not None and not 1 <= images_expected <= MAX_IMAGES:
         raise InvalidValue(
-            f"must be from 1 to {MAX_IMAGES}", field="images_expected", value=images_expected
+            Msg("must be from 1 to {max_images}", max_images=MAX_IMAGES),
+            field="images_expected",
+            value=images_expected,
         )
     with ctx.uow() as uow:
         s = uow.session
@@ -60,14 +63,17 @@ def complete(ctx: Context, accession: str, actor: str, images_expected: int | No
 def repeat(ctx: Context, accession: str, reason: str, actor: str) -> None:
     """A technical repeat during the examination, with why (positioning, motion, exposure)."""
     if not reason.strip():
-        raise InvalidValue("a technical repeat needs a reason", field="reason")
+        raise InvalidValue(Msg("a technical repeat needs a reason"), field="reason")
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         procedure, referral = procedure_by_accession(s, accession, for_update=True)
         if procedure.state != ProcedureState.IN_PROGRESS:
             raise IllegalTransition(
-                f"a technical repeat needs an examination in progress, not {procedure.state}",
+                Msg(
+                    "a technical repeat needs an examination in progress, not {state}",
+                    state=ProcedureState(procedure.state),
+                ),
                 field="state",
                 value=procedure.state,
             )

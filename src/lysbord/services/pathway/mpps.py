@@ -44,6 +44,7 @@ from lysbord.domain.errors import (
     DuplicateIdentifier,
     IllegalTransition,
     InvalidValue,
+    Msg,
     NotFound,
 )
 from lysbord.domain.workflow import ProcedureState
@@ -95,9 +96,11 @@ class StepView:
 def start_step(ctx: Context, report: StepReport) -> StepView:
     """N-CREATE: record the step and start its procedures; keep what names none visible."""
     if report.status != IN_PROGRESS:
-        raise InvalidValue(f"must be {IN_PROGRESS}", field=STATUS, value=report.status)
+        raise InvalidValue(
+            Msg("must be {in_progress}", in_progress=IN_PROGRESS), field=STATUS, value=report.status
+        )
     if not report.mpps_uid:
-        raise InvalidValue("must not be empty", field="AffectedSOPInstanceUID")
+        raise InvalidValue(Msg("must not be empty"), field="AffectedSOPInstanceUID")
     now, actor = ctx.now(), _actor(report.calling_ae)
     with ctx.uow() as uow:
         s = uow.session
@@ -132,13 +135,22 @@ def update_step(ctx: Context, report: StepReport) -> StepView:
         s = uow.session
         step = _step(s, report.mpps_uid, for_update=True)
         if step is None:
-            raise NotFound("no such MPPS", field="RequestedSOPInstanceUID", value=report.mpps_uid)
+            raise NotFound(
+                Msg("no such MPPS"), field="RequestedSOPInstanceUID", value=report.mpps_uid
+            )
         if step.status in FINAL:
-            raise Conflict(f"already {step.status.lower()}: the step may no longer be updated")
+            raise Conflict(
+                Msg(
+                    "already {status}: the step may no longer be updated",
+                    status=step.status.lower(),
+                )
+            )
         status = report.status or step.status
         if status not in (IN_PROGRESS, *FINAL):
             raise InvalidValue(
-                "must be IN PROGRESS, COMPLETED or DISCONTINUED", field=STATUS, value=status
+                Msg("must be {a}, {b} or {c}", a=IN_PROGRESS, b=COMPLETED, c=DISCONTINUED),
+                field=STATUS,
+                value=status,
             )
         step.attributes = {**step.attributes, **report.attributes}
         if report.series_uids is not None:
@@ -156,7 +168,7 @@ def get_step(ctx: Context, mpps_uid: str) -> StepView:
     with ctx.uow(readonly=True) as uow:
         step = _step(uow.session, mpps_uid)
         if step is None:
-            raise NotFound("no such MPPS", field="mpps_uid", value=mpps_uid)
+            raise NotFound(Msg("no such MPPS"), field="mpps_uid", value=mpps_uid)
         return _view(uow.session, step)
 
 
@@ -171,7 +183,7 @@ def _step(s: Session, mpps_uid: str, *, for_update: bool = False) -> PerformedSt
 
 def _duplicate(mpps_uid: str) -> DuplicateIdentifier:
     return DuplicateIdentifier(
-        "an MPPS with this UID already exists", field="AffectedSOPInstanceUID", value=mpps_uid
+        Msg("an MPPS with this UID already exists"), field="AffectedSOPInstanceUID", value=mpps_uid
     )
 
 
@@ -182,7 +194,9 @@ def _naming(procedure: Procedure) -> Iterator[None]:
         yield
     except IllegalTransition as exc:
         raise IllegalTransition(
-            f"{procedure.accession}: {exc.reason}", current=exc.current, target=exc.target
+            Msg("{accession}: {reason}", accession=procedure.accession, reason=exc.msg),
+            current=exc.current,
+            target=exc.target,
         ) from exc
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import Conflict
+from lysbord.domain.errors import Conflict, Msg
 from lysbord.services.core.events import record
 from lysbord.store.archive_models import PerformedStep, PerformedStepProcedure
 from lysbord.store.models import Procedure, Referral
@@ -146,4 +146,4 @@ def _one_patient(s: Session, procedures: Sequence[Procedure]) -> None:
     patients = s.scalars(select(Referral.patient_id).where(Referral.id.in_(referrals))).all()
     if len(set(patients)) > 1:
         named = ", ".join(p.accession or str(p.id) for p in procedures)
-        raise Conflict(f"scheduled steps name different patients ({named})")
+        raise Conflict(Msg("scheduled steps name different patients ({named})", named=named))

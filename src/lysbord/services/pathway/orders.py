@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
-from lysbord.domain.errors import DuplicateIdentifier, IllegalTransition, UnknownProcedure
+from lysbord.domain.errors import DuplicateIdentifier, IllegalTransition, Msg, UnknownProcedure
 from lysbord.domain.priorities import Priority, compute_deadlines
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
@@ -86,7 +86,7 @@ def place(
         }
         if _INSERT_LINK.execute(conn, link).first() is None:  # the number was linked already
             raise DuplicateIdentifier(
-                "the placer order number is in use already",
+                Msg("the placer order number is in use already"),
                 field="placer_order_number",
                 value=placer.number,
             )
@@ -115,7 +115,7 @@ def find(s: Session, ref: OrderRef) -> tuple[Procedure, Referral]:
     link = _link(s, ref.placer) if ref.placer.number else None
     if link is None:
         raise UnknownProcedure(
-            "no order has this placer order number",
+            Msg("no order has this placer order number"),
             field="placer_order_number",
             value=ref.placer.number,
         )
@@ -197,8 +197,10 @@ def _change_code(
 ) -> None:
     if ProcedureState(procedure.state) not in CODE_CHANGEABLE:
         raise IllegalTransition(
-            f"the examination of a procedure {procedure.state} cannot change"
-            " (only before it is booked)",
+            Msg(
+                "the examination of a procedure {state} cannot change (only before it is booked)",
+                state=ProcedureState(procedure.state),
+            ),
             field="code",
             value=code,
         )

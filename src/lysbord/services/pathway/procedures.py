@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import IllegalTransition
+from lysbord.domain.errors import IllegalTransition, Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.archive import priors
 from lysbord.services.core.context import Context
@@ -90,8 +90,13 @@ def perform(
     target = TARGETS[action]
     if action == Action.RELEASE and procedure.state != ProcedureState.ON_HOLD:
         raise IllegalTransition(
-            f"cannot go from {procedure.state} to {target} by release"
-            f" (only a procedure {ProcedureState.ON_HOLD} can be released)",
+            Msg(
+                "cannot go from {state} to {target} by release"
+                " (only a procedure {on_hold} can be released)",
+                state=ProcedureState(procedure.state),
+                target=target,
+                on_hold=ProcedureState.ON_HOLD,
+            ),
             field="state",
             value=str(target),
         )

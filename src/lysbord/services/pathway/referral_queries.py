@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from lysbord.domain.errors import InvalidValue, NotFound
+from lysbord.domain.errors import InvalidValue, Msg, NotFound
 from lysbord.domain.priorities import Priority
 from lysbord.domain.tracking import Queue
 from lysbord.services.core.context import Context
@@ -45,7 +45,7 @@ def get_referral(ctx: Context, referral_id: int) -> ReferralView:
     with ctx.uow(readonly=True) as uow:
         referral = uow.session.get(Referral, referral_id)
         if referral is None:
-            raise NotFound("no such referral", field="referral_id", value=referral_id)
+            raise NotFound(Msg("no such referral"), field="referral_id", value=referral_id)
         return referral_views(uow.session, [referral], ctx.now())[0]
 
 
@@ -71,9 +71,9 @@ def list_referrals(ctx: Context, flt: ReferralFilter) -> tuple[list[ReferralView
 def _check_page(flt: ReferralFilter) -> None:
     """A negative offset would page backwards from the end in Python and fail in SQL."""
     if flt.limit < 1:
-        raise InvalidValue("must be 1 or more", field="limit", value=flt.limit)
+        raise InvalidValue(Msg("must be 1 or more"), field="limit", value=flt.limit)
     if flt.offset < 0:
-        raise InvalidValue("must be 0 or more", field="offset", value=flt.offset)
+        raise InvalidValue(Msg("must be 0 or more"), field="offset", value=flt.offset)
 
 
 def _needs_views(flt: ReferralFilter) -> bool:
@@ -94,7 +94,7 @@ def _filtered(s: Session, flt: ReferralFilter) -> Select[tuple[Referral]]:
         return stmt.where(Referral.closed_at.is_not(None))
     if flt.state is not None and flt.state != "open" and flt.state not in QUEUES:
         raise InvalidValue(
-            f"not open, closed or a queue name ({', '.join(sorted(QUEUES))})",
+            Msg("not open, closed or a queue name ({queues})", queues=", ".join(sorted(QUEUES))),
             field="state",
             value=flt.state,
         )

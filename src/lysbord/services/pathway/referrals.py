@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import require_aware
-from lysbord.domain.errors import InvalidValue
+from lysbord.domain.errors import InvalidValue, Msg
 from lysbord.domain.priorities import Priority, compute_deadlines
 from lysbord.domain.tracking import Queue
 from lysbord.domain.workflow import TERMINAL, ProcedureState
@@ -35,6 +35,8 @@ from lysbord.store.models import (
 from lysbord.store.queries import patient_by_identifier, procedure_code, site_by_code
 
 MAX_PROCEDURES = 20
+#: How a referral ended, as stored (and shown by the screens in their own words).
+ALL_REPORTED, ENDED = "all procedures reported", "ended: "
 _REFERRALS = cast(Table, Referral.__table__)
 _PROCEDURES = cast(Table, Procedure.__table__)
 _PATIENTS = cast(Table, Patient.__table__)
@@ -97,7 +99,9 @@ def receive_referral(
     _check_new(cmd)
     received = require_aware(cmd.received_at or now, "received_at")
     if received > now:
-        raise InvalidValue("lies in the future", field="received_at", value=received.isoformat())
+        raise InvalidValue(
+            Msg("lies in the future"), field="received_at", value=received.isoformat()
+        )
     deadlines = compute_deadlines(
         cmd.priority,
         received,
@@ -231,12 +235,15 @@ def _requested(
 
 def _check_new(cmd: NewReferral) -> None:
     if not cmd.procedures:
-        raise InvalidValue("a referral needs at least one procedure", field="procedures")
+        raise InvalidValue(Msg("a referral needs at least one procedure"), field="procedures")
     if len(cmd.procedures) > MAX_PROCEDURES:
-        raise InvalidValue(f"at most {MAX_PROCEDURES} procedures", field="procedures")
+        raise InvalidValue(
+            Msg("at most {max_procedures} procedures", max_procedures=MAX_PROCEDURES),
+            field="procedures",
+        )
     for name in ("referring_unit", "clinical_question"):
         if not getattr(cmd, name).strip():
-            raise InvalidValue("must not be empty", field=name)
+            raise InvalidValue(Msg("must not be empty"), field=name)
 
 
 def close_if_finished(s: Session, referral: Referral, *, actor: str, at: datetime) -> None:
@@ -244,11 +251,7 @@ def close_if_finished(s: Session, referral: Referral, *, actor: str, at: datetim
     states = set(s.scalars(select(Procedure.state).where(Procedure.referral_id == referral.id)))
     if referral.closed_at is not None or not states <= {t.value for t in TERMINAL}:
         return
-    reason = (
-        "all procedures reported"
-        if states == {"reported"}
-        else "ended: " + ", ".join(sorted(states))
-    )
+    reason = ALL_REPORTED if states == {"reported"} else ENDED + ", ".join(sorted(states))
     referral.closed_at, referral.close_reason = at, reason
     record(
         s,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import InvalidValue, NotFound
+from lysbord.domain.errors import InvalidValue, Msg, NotFound
 from lysbord.domain.reporting import placeholders
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -73,7 +73,9 @@ def list_templates(
 def _row(s: Session, template_id: int) -> ReportTemplate:
     row = s.get(ReportTemplate, template_id)
     if row is None:
-        raise NotFound("no report template has this id", field="template_id", value=template_id)
+        raise NotFound(
+            Msg("no report template has this id"), field="template_id", value=template_id
+        )
     return row
 
 
@@ -85,10 +87,10 @@ def get_template(ctx: Context, template_id: int) -> TemplateView:
 def _checked(s: Session, cmd: TemplateCommand) -> tuple[str, str, list[str]]:
     name = cmd.name.strip()
     if not name:
-        raise InvalidValue("a template needs a name", field="name")
+        raise InvalidValue(Msg("a template needs a name"), field="name")
     codes = list(dict.fromkeys(c.strip() for c in cmd.codes if c.strip()))
     if not codes:
-        raise InvalidValue("a template is for at least one procedure code", field="codes")
+        raise InvalidValue(Msg("a template is for at least one procedure code"), field="codes")
     for code in codes:
         procedure_code(s, code, field="codes")
     return name, placeholders.check(cmd.text), codes

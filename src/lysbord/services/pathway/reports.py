@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.calendar import COPENHAGEN
-from lysbord.domain.errors import IllegalTransition, InvalidValue
+from lysbord.domain.errors import IllegalTransition, InvalidValue, Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import move, record
@@ -85,7 +85,7 @@ def add_addendum(
         signed = _latest_signed(s, procedure.id)
         if signed is None or procedure.state != ProcedureState.REPORTED:
             raise IllegalTransition(
-                "an addendum needs a signed report", field="state", value=procedure.state
+                Msg("an addendum needs a signed report"), field="state", value=procedure.state
             )
         when = now.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H:%M")
         below = f"TILLÆG {when} ({author.strip()}):\n{text.strip()}"
@@ -162,11 +162,13 @@ def list_reports(ctx: Context, accession: str) -> list[ReportView]:
 
 def _check(text: str, author: str) -> None:
     if not text.strip():
-        raise InvalidValue("a report needs text", field="text")
+        raise InvalidValue(Msg("a report needs text"), field="text")
     if len(text) > MAX_TEXT:
-        raise InvalidValue(f"longer than {MAX_TEXT} characters", field="text")
+        raise InvalidValue(
+            Msg("longer than {max_text} characters", max_text=MAX_TEXT), field="text"
+        )
     if not author.strip() or len(author.strip()) > 64:
-        raise InvalidValue("1-64 characters, not only spaces", field="author", value=author)
+        raise InvalidValue(Msg("1-64 characters, not only spaces"), field="author", value=author)
 
 
 def _status(state: ProcedureState, final: bool) -> str:
@@ -176,10 +178,12 @@ def _status(state: ProcedureState, final: bool) -> str:
     if state is ProcedureState.REPORTED and final:
         return "corrected"
     if state is ProcedureState.REPORTED:
-        reason = "it is reported: a further report must be final (a correction)"
+        reason = Msg("it is reported: a further report must be final (a correction)")
     else:
-        reason = f"it is {state}: only a completed examination can be reported"
-    raise IllegalTransition(f"cannot write a report: {reason}", field="state", value=str(state))
+        reason = Msg("it is {state}: only a completed examination can be reported", state=state)
+    raise IllegalTransition(
+        Msg("cannot write a report: {reason}", reason=reason), field="state", value=str(state)
+    )
 
 
 def _next_version(s: Session, procedure_id: int) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lysbord.domain.access import Role
-from lysbord.domain.errors import Conflict, InvalidValue, NotFound
+from lysbord.domain.errors import Conflict, InvalidValue, Msg, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
 from lysbord.services.people.users import user_by_name
@@ -63,16 +63,16 @@ def add_to_roster(ctx: Context, ae_title: str, day: date, username: str, actor: 
         s = uow.session
         room = s.scalar(select(Room).where(Room.ae_title == ae_title))
         if room is None:
-            raise NotFound("no room has this AE title", field="room", value=ae_title)
+            raise NotFound(Msg("no room has this AE title"), field="room", value=ae_title)
         user = user_by_name(s, username)
         if not user.active or Role.radiographer.value not in user.roles:
-            raise InvalidValue("not an active radiographer", field="username", value=username)
+            raise InvalidValue(Msg("not an active radiographer"), field="username", value=username)
         taken = select(RosterEntry.id).where(
             RosterEntry.room_id == room.id, RosterEntry.day == day, RosterEntry.username == username
         )
         if s.scalar(taken) is not None:
             raise Conflict(
-                "already rostered on this room that day", field="username", value=username
+                Msg("already rostered on this room that day"), field="username", value=username
             )
         entry = RosterEntry(
             room_id=room.id, day=day, username=username, created_by=actor, created_at=now
@@ -99,7 +99,7 @@ def remove_from_roster(ctx: Context, entry_id: int, actor: str) -> None:
         s = uow.session
         entry = s.get(RosterEntry, entry_id)
         if entry is None:
-            raise NotFound("no roster entry has this id", field="entry_id", value=entry_id)
+            raise NotFound(Msg("no roster entry has this id"), field="entry_id", value=entry_id)
         room = s.get_one(Room, entry.room_id)
         record(
             s,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from lysbord.domain.errors import Conflict, InvalidValue, NotFound
+from lysbord.domain.errors import Conflict, InvalidValue, Msg, NotFound
 from lysbord.domain.priorities import Priority, compute_deadlines
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -32,20 +32,22 @@ class Triage:
 def triage(ctx: Context, referral_id: int, cmd: Triage, actor: str) -> ReferralView:
     """Set the referral's priority with a reason; ``due_at`` and ``notify_by`` recomputed."""
     if not cmd.reason.strip():
-        raise InvalidValue("a change of priority needs a reason", field="reason")
+        raise InvalidValue(Msg("a change of priority needs a reason"), field="reason")
     if cmd.priority not in TRIAGE_PRIORITIES:
         raise InvalidValue(
-            "screening priority is set by the screening round", field="priority", value=cmd.priority
+            Msg("screening priority is set by the screening round"),
+            field="priority",
+            value=cmd.priority,
         )
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         referral = s.get(Referral, referral_id, with_for_update=True)
         if referral is None:
-            raise NotFound("no such referral", field="referral_id", value=referral_id)
+            raise NotFound(Msg("no such referral"), field="referral_id", value=referral_id)
         if referral.closed_at is not None:
             raise Conflict(
-                f"the referral is closed: {referral.close_reason}",
+                Msg("the referral is closed: {close_reason}", close_reason=referral.close_reason),
                 field="referral_id",
                 value=referral_id,
             )

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from lysbord.domain.calendar import COPENHAGEN, start_of_local_day
-from lysbord.domain.errors import DomainError
+from lysbord.domain.errors import DomainError, Msg
 from lysbord.domain.workflow import ProcedureState
 from lysbord.services.core.context import Context
 from lysbord.store.models import (
@@ -102,7 +102,10 @@ def find_items(ctx: Context, q: WorklistQuery) -> list[WorklistItem]:
     rows = ctx.db.read(_statement(q, ctx.db.engine.dialect.name).limit(q.limit + 1))
     if len(rows) > q.limit:
         raise TooManyMatches(
-            f"more than {q.limit} scheduled steps match; give a date or station AE title"
+            Msg(
+                "more than {limit} scheduled steps match; give a date or station AE title",
+                limit=q.limit,
+            )
         )
     items = [WorklistItem(*row) for row in rows]
     return [i for i in items if _time_ok(i, q) and _name_ok(i, q.patient_name)]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from lysbord.domain.errors import (
     InvalidValue,
     MergeRefused,
+    Msg,
     NotFound,
 )
 from lysbord.services.core.context import Context
@@ -42,7 +43,7 @@ def merge_patients(
 ) -> PatientView:
     """Merge source into target: referrals (and so procedures) and studies follow."""
     if not reason.strip():
-        raise InvalidValue("a merge needs a reason", field="reason")
+        raise InvalidValue(Msg("a merge needs a reason"), field="reason")
     with ctx.uow() as uow:
         s = uow.session
         target = merge_records(s, source_cpr, target_cpr, reason, actor, ctx.now())
@@ -92,13 +93,13 @@ def merge_records(
 def undo_merge(ctx: Context, merge_id: int, reason: str, actor: str) -> PatientView:
     """Split a wrong merge: the referrals and studies it moved go back, the old record lives."""
     if not reason.strip():
-        raise InvalidValue("undoing a merge needs a reason", field="reason")
+        raise InvalidValue(Msg("undoing a merge needs a reason"), field="reason")
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
         merge = s.get(PatientMerge, merge_id, with_for_update=True)
         if merge is None:
-            raise NotFound("no such merge", field="merge_id", value=merge_id)
+            raise NotFound(Msg("no such merge"), field="merge_id", value=merge_id)
         lock_patients(s, merge.source_id, merge.target_id)
         source = s.get_one(Patient, merge.source_id)
         _check_undoable(s, merge, source)
@@ -144,11 +145,11 @@ def _merge_parties(s: Session, source_cpr: str, target_cpr: str) -> tuple[Patien
         lock_patients(s, source.id, target.id)
     if source.merged_into_id is not None:
         raise MergeRefused(
-            "this record was already merged into another", field="cpr", value=source_cpr
+            Msg("this record was already merged into another"), field="cpr", value=source_cpr
         )
     if source.id == target.id:
         raise MergeRefused(
-            "a patient cannot be merged into itself", field="target_cpr", value=target_cpr
+            Msg("a patient cannot be merged into itself"), field="target_cpr", value=target_cpr
         )
     return source, target
 
@@ -195,15 +196,15 @@ def _studies_to_return(s: Session, merge: PatientMerge) -> list[int]:
 
 def _check_undoable(s: Session, merge: PatientMerge, source: Patient) -> None:
     if merge.undone_at is not None:
-        raise MergeRefused("this merge was already undone", field="merge_id", value=merge.id)
+        raise MergeRefused(Msg("this merge was already undone"), field="merge_id", value=merge.id)
     if source.merged_into_id != merge.target_id:
         raise MergeRefused(
-            "the record was changed by a later merge", field="merge_id", value=merge.id
+            Msg("the record was changed by a later merge"), field="merge_id", value=merge.id
         )
     target = s.get_one(Patient, merge.target_id)
     if survivor(s, target).id != target.id:
         raise MergeRefused(
-            "the surviving record was merged again since: undo that merge first",
+            Msg("the surviving record was merged again since: undo that merge first"),
             field="merge_id",
             value=merge.id,
         )

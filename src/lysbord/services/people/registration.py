@@ -14,6 +14,7 @@ from lysbord.domain.errors import (
     DuplicateIdentifier,
     InvalidCpr,
     InvalidValue,
+    Msg,
 )
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
@@ -48,7 +49,7 @@ def issuer_for(number: PersonNumber, region_issuer: str) -> str:
 def register_patient(ctx: Context, cmd: NewPatient, actor: str) -> PatientView:
     number = parse_person_number(cmd.cpr)
     if not cmd.family_name.strip():
-        raise InvalidValue("must not be empty", field="family_name")
+        raise InvalidValue(Msg("must not be empty"), field="family_name")
     with ctx.uow() as uow:
         s = uow.session
         patient = register(s, number, cmd, ctx.settings.region_issuer, actor, ctx.now())
@@ -101,7 +102,9 @@ def _add_identifier(s: Session, patient: Patient, number: PersonNumber, region: 
             s.add(ident)
     except IntegrityError:
         raise DuplicateIdentifier(
-            "a patient with this number is already registered", field="cpr", value=number.formatted
+            Msg("a patient with this number is already registered"),
+            field="cpr",
+            value=number.formatted,
         ) from None
 
 
@@ -114,9 +117,9 @@ def add_identifier(ctx: Context, cpr: str, number: str, reason: str, actor: str)
     try:
         parsed = parse_person_number(number)
     except InvalidCpr as exc:
-        raise InvalidCpr(exc.reason, field="number", value=number) from None
+        raise InvalidCpr(exc.msg, field="number", value=number) from None
     if not reason.strip():
-        raise InvalidValue("a new number needs a reason", field="reason")
+        raise InvalidValue(Msg("a new number needs a reason"), field="reason")
     with ctx.uow() as uow:
         s = uow.session
         patient = patient_by_identifier(s, typed_number(cpr))
@@ -140,7 +143,7 @@ def add_number(
     try:
         _add_identifier(s, patient, number, region)
     except DuplicateIdentifier as exc:
-        raise DuplicateIdentifier(exc.reason, field="number", value=number.formatted) from None
+        raise DuplicateIdentifier(exc.msg, field="number", value=number.formatted) from None
     record(
         s,
         "patient.identifier-added",

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from lysbord.domain.access import CurrentUser
-from lysbord.domain.errors import InvalidValue, NotFound
+from lysbord.domain.errors import InvalidValue, Msg, NotFound
 from lysbord.services.core.context import Context
 from lysbord.services.core.events import record
 from lysbord.services.people.users import admit, check_password, current_user, user_by_name
@@ -112,7 +112,7 @@ def end_session(ctx: Context, token: str) -> None:
 def create_token(ctx: Context, username: str, name: str, actor: str) -> str:
     """A new API token for ``username``; shown once, stored only as its hash."""
     if not name.strip() or len(name) > 100:
-        raise InvalidValue("1-100 characters", field="name", value=name)
+        raise InvalidValue(Msg("1-100 characters"), field="name", value=name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = ctx.now()
     with ctx.uow() as uow:
@@ -164,7 +164,7 @@ def revoke_token(ctx: Context, token_id: int, actor: str) -> None:
         s = uow.session
         token = s.get(ApiToken, token_id, with_for_update=True)
         if token is None or token.revoked_at is not None:
-            raise NotFound("no live token with this id", field="token_id", value=token_id)
+            raise NotFound(Msg("no live token with this id"), field="token_id", value=token_id)
         token.revoked_at = now
         owner = s.get_one(User, token.user_id)
         record(s, "token.revoked", actor=actor, at=now, username=owner.username, name=token.name)

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import Conflict, InvalidValue, LysbordError
+from lysbord.domain.errors import Conflict, InvalidValue, LysbordError, Msg
 from lysbord.services.pathway import roster
 from lysbord.services.people.users import list_users
 from lysbord.web.auth import CsrfForm, CurrentUser, require
@@ -86,7 +86,7 @@ def add(
     try:
         on = optional_day(day, "day")
         if on is None:
-            raise InvalidValue("a day is needed", field="day")
+            raise InvalidValue(Msg("a day is needed"), field="day")
         roster.add_to_roster(ctx, room, on, username, admin.username)
     except LysbordError as exc:
         return _page(request, ctx, day, 422, typed=typed, errors=_errors(request, exc, username))

@@ -15,12 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lysbord.domain.access import Role
 from lysbord.domain.calendar import local_date
-from lysbord.domain.errors import IllegalTransition, InvalidValue, LysbordError
+from lysbord.domain.errors import IllegalTransition, InvalidValue, LysbordError, Msg
 from lysbord.domain.priorities import Priority
 from lysbord.domain.workflow import TRANSITIONS, ProcedureState
 from lysbord.http.context import get_context
 from lysbord.services.core.context import Context
-from lysbord.web import i18n
+from lysbord.web import i18n, messages
 from lysbord.web.templating import flash, lang_of, render
 
 CtxDep = Annotated[Context, Depends(get_context)]
@@ -46,12 +46,13 @@ def body_part_label(request: Request, code: str) -> str:
 
 
 def error_text(request: Request, exc: LysbordError) -> str:
-    """The error in the page's language (by its kind), with the service's reason."""
+    """The error in the page's language (by its kind), with the service's reason in it too."""
     if isinstance(exc, IllegalTransition) and exc.current and exc.target:
         return _transition_text(request, ProcedureState(exc.current), ProcedureState(exc.target))
     key = f"err.{type(exc).__name__}"
     known = key in i18n.catalog()
-    return tr(request, key if known else "err.generic", reason=exc.reason)
+    reason = messages.text(exc.msg, lang_of(request))
+    return tr(request, key if known else "err.generic", reason=reason)
 
 
 def _transition_text(request: Request, current: ProcedureState, target: ProcedureState) -> str:
@@ -94,7 +95,7 @@ def optional_day(text: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidValue("not a date (YYYY-MM-DD)", field=field, value=text) from None
+        raise InvalidValue(Msg("not a date (YYYY-MM-DD)"), field=field, value=text) from None
 
 
 def parse_priority(text: str, offered: tuple[Priority, ...] = tuple(Priority)) -> Priority:
@@ -102,9 +103,9 @@ def parse_priority(text: str, offered: tuple[Priority, ...] = tuple(Priority)) -
     try:
         priority = Priority(text)
     except ValueError:
-        raise InvalidValue("not a priority", field="priority", value=text) from None
+        raise InvalidValue(Msg("not a priority"), field="priority", value=text) from None
     if priority not in offered:
-        raise InvalidValue("not a priority this form offers", field="priority", value=text)
+        raise InvalidValue(Msg("not a priority this form offers"), field="priority", value=text)
     return priority
 
 
