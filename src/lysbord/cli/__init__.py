@@ -84,8 +84,8 @@ def demo(
     if_empty: Annotated[bool, typer.Option(help="Do nothing if a region exists")] = False,
 ) -> None:
     """Create the capital region's demo: 9 hospitals, their rooms and a year of slots, patients
-    with referrals in every state, the images and reports of their examinations, one user
-    per role, and the scanners' DICOM peers."""
+    with referrals in every state, the images and reports of their examinations, report
+    templates, a room roster, one user per role, and the scanners' DICOM peers."""
     from lysbord.demo import build_demo, region_exists
     from lysbord.demo.peers_file import write_peers_file
     from lysbord.demo.reading_setup import build_reading_setup
