@@ -31,4 +31,4 @@ def test_a_user_without_roles_is_refused_keeping_what_was_typed(page, sign_in):
     page.get_by_role("button", name="Opret bruger").click()
     expect(page.get_by_role("alert")).to_contain_text("Formularen har fejl")
     expect(page.get_by_label("Brugernavn")).to_have_value("uden.rolle")
-    expect(page.get_by_text("at least one role")).to_be_visible()
+    expect(page.get_by_text("mindst én rolle")).to_be_visible()
