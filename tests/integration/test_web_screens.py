@@ -257,9 +257,11 @@ def test_unmatched_page_lists_mpps_steps_no_procedure_claims(web: TestClient, ct
     steps = html[html.index('id="unmatched-steps"') :]
     assert "Udførte trin uden undersøgelse" in html and "AAACT1" in steps
     assert "Ærø, Søren" in steps and "NOSUCH5/S5/-" in steps
-    assert "no procedure for accession/step/study NOSUCH5/S5/-" in steps
+    assert "ingen undersøgelse for accession/trin/billedserie NOSUCH5/S5/-" in steps
     web.get("/lang?to=en")
-    assert "Performed steps without a procedure" in web.get("/unmatched").text
+    english = web.get("/unmatched").text
+    assert "Performed steps without a procedure" in english
+    assert "no procedure for accession/step/study NOSUCH5/S5/-" in english
 
 
 def test_a_search_of_many_words_says_so_in_danish(web: TestClient, ctx: Context) -> None:

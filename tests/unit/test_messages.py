@@ -111,3 +111,14 @@ def test_a_nested_message_and_a_list_follow_the_outer_language(lang: str) -> Non
         "en": "A1: from Awaiting booking it can only go to: Booked, Cancelled",
     }
     assert messages.text(outer, lang) == expected[lang]
+
+
+def test_a_stored_message_reads_back_the_same_in_either_language() -> None:
+    why = Msg("{who} and no accession number", who=Msg("unknown patient '{key}'", key="X1"))
+    stored = Msg.from_json(why.as_json())
+    assert stored.text() == why.text() == "unknown patient 'X1' and no accession number"
+    assert messages.text(stored, "da") == "ukendt patient 'X1' og intet accession-nummer"
+    listed = Msg("not one of {levels}", levels=("a", "b"))
+    assert Msg.from_json(listed.as_json()).text() == listed.text()
+    with pytest.raises(TypeError):
+        Msg("at {at}", at=datetime(2026, 1, 1, tzinfo=UTC)).as_json()

@@ -19,8 +19,9 @@ Danish (``web.messages``). ``make messages`` extracts every ``Msg("...")`` with 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 _COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -71,11 +72,39 @@ class Msg:
             return ", ".join(str(Msg._show(v, translate, word)) for v in value)
         return value
 
+    def as_json(self) -> dict[str, Any]:
+        """The id and parameters as JSON, so a stored reason can be said again in any language
+        (``from_json``); only JSON values, tuples and nested messages can be stored."""
+        return {"msgid": self.msgid, "params": {k: _stored(v) for k, v in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> Msg:
+        params = stored.get("params") or {}
+        return cls(str(stored["msgid"]), **{k: _loaded(v) for k, v in params.items()})
+
     def __str__(self) -> str:
         return self.text()
 
     def __repr__(self) -> str:
         return f"Msg({self.msgid!r}, **{self.params!r})"
+
+
+def _stored(value: object) -> object:
+    if isinstance(value, Msg):
+        return value.as_json()
+    if isinstance(value, tuple):
+        return [_stored(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"a stored message cannot hold {type(value).__name__} {value!r}")
+
+
+def _loaded(value: object) -> object:
+    if isinstance(value, dict) and "msgid" in value:
+        return Msg.from_json(value)
+    if isinstance(value, list):
+        return tuple(_loaded(v) for v in value)
+    return value
 
 
 class LysbordError(Exception):

@@ -41,6 +41,7 @@ class Study(Base):
     received_accession: Mapped[str] = mapped_column(String(16), default="")
     calling_ae: Mapped[str] = mapped_column(String(16), default="")
     unmatched_reason: Mapped[str | None] = mapped_column(Text)
+    unmatched_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime]
 
 
@@ -87,7 +88,8 @@ class PerformedStep(Base):
     ``procedure_id`` is the procedure its first resolvable scheduled step names (None:
     none resolved); ``performed_step_procedures`` links every procedure it performs,
     that one included (IHE SWF group case). ``unmatched_reason`` says which scheduled
-    steps named no procedure we know, so a person can resolve them.
+    steps named no procedure we know, so a person can resolve them; ``unmatched_message``
+    is the same as a message (``Msg.as_json``), for the pages' language.
     """
 
     __tablename__ = "performed_steps"
@@ -104,6 +106,7 @@ class PerformedStep(Base):
     mpps_uid: Mapped[str] = mapped_column(String(64), unique=True)
     procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), index=True)
     unmatched_reason: Mapped[str | None] = mapped_column(Text)
+    unmatched_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     calling_ae: Mapped[str] = mapped_column(String(16), default="")
     series_uids: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -131,7 +131,7 @@ def _assign_to_patient(s: Session, study: Study, patient: Patient) -> None:
     """Patient only: no procedure, out of the queue; an accession of ours would mislead."""
     ours = s.scalar(select(exists().where(Procedure.accession == study.accession)))
     accession = "" if study.accession and ours else study.accession
-    study.unmatched_reason = None
+    study.unmatched_reason, study.unmatched_message = None, None
     identify(s, study, patient, accession)
 
 

@@ -31,7 +31,7 @@ def link_study(
     """Bind study and procedure; the procedure now has its images, the study its patient."""
     referral = s.get_one(Referral, procedure.referral_id)
     before = identity(study)
-    study.procedure_id, study.unmatched_reason = procedure.id, None
+    study.procedure_id, study.unmatched_reason, study.unmatched_message = procedure.id, None, None
     identify(s, study, s.get_one(Patient, referral.patient_id), procedure.accession or "")
     if study.site_id is None:
         study.site_id = _appointment_site_id(s, procedure.id)

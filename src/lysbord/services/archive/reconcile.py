@@ -66,21 +66,22 @@ def reconcile_study(ctx: Context, s: Session, study: Study, *, actor: str, at: d
         study.site_id = acquiring_site_id(ctx.settings, s, study.calling_ae)
     procedure, how = _match(s, study, patient_id)
     if procedure is None:
-        study.unmatched_reason = how
+        study.unmatched_reason, study.unmatched_message = how.text(), how.as_json()
         record(
             s,
             "study.unmatched",
             actor=actor,
             at=at,
             patient_id=patient_id,
-            reason=how,
+            reason=study.unmatched_reason,
+            reason_message=study.unmatched_message,
             study_uid=study.study_uid,
             accession=study.accession,
             patient_key=study.patient_key,
             calling_ae=study.calling_ae,
         )
         return
-    link_study(s, study, procedure, actor=actor, at=at, how=how)
+    link_study(s, study, procedure, actor=actor, at=at, how=how.text())
 
 
 def _placed(study: Study) -> bool:
@@ -121,7 +122,8 @@ def _patient_id(s: Session, patient_key: str) -> int | None:
         return None
 
 
-def _match(s: Session, study: Study, patient_id: int | None) -> tuple[Procedure | None, str]:
+def _match(s: Session, study: Study, patient_id: int | None) -> tuple[Procedure | None, Msg]:
+    """The procedure and how it matched, or None and why not (said in each door's language)."""
     by_key = _by_key(s, study)
     if by_key is not None:
         return _vetted(s, study, patient_id, *by_key)
@@ -133,19 +135,19 @@ def _match(s: Session, study: Study, patient_id: int | None) -> tuple[Procedure 
     return _vetted(s, study, patient_id, procedure, how)
 
 
-def _by_key(s: Session, study: Study) -> tuple[Procedure, str] | None:
+def _by_key(s: Session, study: Study) -> tuple[Procedure, Msg] | None:
     if study.accession:
         stmt = select(Procedure).where(Procedure.accession == study.accession)
         found = s.scalars(stmt).first()
         if found is not None:
-            return found, "accession number"
+            return found, Msg("accession number")
     found = s.scalars(select(Procedure).where(Procedure.study_uid == study.study_uid)).first()
-    return (found, "study instance uid") if found is not None else None
+    return (found, Msg("study instance uid")) if found is not None else None
 
 
 def _vetted(
-    s: Session, study: Study, patient_id: int | None, procedure: Procedure, how: str
-) -> tuple[Procedure | None, str]:
+    s: Session, study: Study, patient_id: int | None, procedure: Procedure, how: Msg
+) -> tuple[Procedure | None, Msg]:
     """A match that contradicts what else is known goes to a person, with both sides named."""
     owner = s.scalars(select(Referral.patient_id).where(Referral.id == procedure.referral_id))
     problem = refusal(s, study, procedure)
@@ -153,17 +155,27 @@ def _vetted(
         problem = Msg("it is another patient's than PatientID '{key}'", key=study.patient_key)
     if problem is None:
         return procedure, how
-    return None, f"{how} matches procedure {procedure.accession}, but {problem}"
+    return None, Msg(
+        "{how} matches procedure {accession}, but {problem}",
+        how=how,
+        accession=procedure.accession,
+        problem=problem,
+    )
 
 
-def _unknown_patient(study: Study) -> str:
-    who = f"unknown patient '{study.patient_key}'" if study.patient_key else "no PatientID"
-    if study.accession:
-        return f"{who} and no procedure has accession number '{study.accession}'"
-    return f"{who} and no accession number"
+def _unknown_patient(study: Study) -> Msg:
+    key, accession = study.patient_key, study.accession
+    who = Msg("unknown patient '{key}'", key=key) if key else Msg("no PatientID")
+    if accession:
+        return Msg(
+            "{who} and no procedure has accession number '{accession}'",
+            who=who,
+            accession=accession,
+        )
+    return Msg("{who} and no accession number", who=who)
 
 
-def _match_by_day(s: Session, study: Study, patient_id: int) -> tuple[Procedure | None, str]:
+def _match_by_day(s: Session, study: Study, patient_id: int) -> tuple[Procedure | None, Msg]:
     modalities = {
         MODALITY_FAMILY.get(m, m)
         for m in s.scalars(select(Series.modality).where(Series.study_id == study.id))
@@ -176,11 +188,23 @@ def _match_by_day(s: Session, study: Study, patient_id: int) -> tuple[Procedure 
         and MODALITY_FAMILY.get(modality, modality) in modalities
     ]
     if len(hits) == 1:
-        return hits[0], "patient, date and modality"
-    what = "no" if not hits else f"{len(hits)}"
-    why = f"{what} booked procedure for this patient, modality and date {day or '?'}"
+        return hits[0], Msg("patient, date and modality")
+    day = day or "?"
+    why = (
+        Msg(
+            "{count} booked procedure for this patient, modality and date {day}",
+            count=len(hits),
+            day=day,
+        )
+        if hits
+        else Msg("no booked procedure for this patient, modality and date {day}", day=day)
+    )
     if study.accession:
-        why += f", and no procedure has accession number '{study.accession}'"
+        why = Msg(
+            "{why}, and no procedure has accession number '{accession}'",
+            why=why,
+            accession=study.accession,
+        )
     return None, why
 
 

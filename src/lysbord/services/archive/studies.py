@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,8 @@ class StudyView:
     procedure_accession: str | None
     procedure_state: str | None
     unmatched_reason: str | None
+    #: The same as a message (``Msg.as_json``) for a door with its own language; None on old rows.
+    unmatched_message: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +222,7 @@ def _view(
         procedure_accession=procedure[0] if procedure else None,
         procedure_state=procedure[1] if procedure else None,
         unmatched_reason=st.unmatched_reason,
+        unmatched_message=st.unmatched_message,
     )
 
 

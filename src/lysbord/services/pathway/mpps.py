@@ -107,10 +107,12 @@ def start_step(ctx: Context, report: StepReport) -> StepView:
         if _step(s, report.mpps_uid) is not None:
             raise _duplicate(report.mpps_uid)
         found = links.resolve(s, report.refs)
+        why = found.unmatched
         step = PerformedStep(
             mpps_uid=report.mpps_uid,
             procedure_id=found.procedures[0].id if found.procedures else None,
-            unmatched_reason=found.unmatched_reason,
+            unmatched_reason=None if why is None else why.text(),
+            unmatched_message=None if why is None else why.as_json(),
             status=IN_PROGRESS,
             calling_ae=report.calling_ae[:16],
             series_uids=list(report.series_uids or []),

@@ -45,12 +45,14 @@ class Resolved:
     unresolved: list[ScheduledRef]
 
     @property
-    def unmatched_reason(self) -> str | None:
+    def unmatched(self) -> Msg | None:
         """Why a person must look at the step; None when every item named a procedure."""
         if self.procedures and not self.unresolved:
             return None
+        if not self.unresolved:
+            return Msg("no procedure for accession/step/study (none given)")
         named = ", ".join(r.label() for r in self.unresolved)
-        return f"no procedure for accession/step/study {named or '(none given)'}"
+        return Msg("no procedure for accession/step/study {named}", named=named)
 
 
 def resolve(s: Session, refs: Sequence[ScheduledRef]) -> Resolved:
@@ -86,6 +88,7 @@ def link(s: Session, step: PerformedStep, found: Resolved, *, actor: str) -> Non
             actor=actor,
             at=step.created_at,
             reason=step.unmatched_reason,
+            reason_message=step.unmatched_message,
             mpps_uid=step.mpps_uid,
         )
 

@@ -45,6 +45,7 @@ class UnmatchedStep:
     patient_key: str
     patient_name: str
     unmatched_reason: str
+    unmatched_message: dict[str, Any] | None = None
     named: list[str] = field(default_factory=list)
     accessions: list[str] = field(default_factory=list)
 
@@ -75,6 +76,7 @@ def _view(step: PerformedStep, accessions: list[str]) -> UnmatchedStep:
         patient_key=str(_first(attrs, PATIENT_ID) or ""),
         patient_name=str(name.get("Alphabetic", "")) if isinstance(name, dict) else "",
         unmatched_reason=step.unmatched_reason or "",
+        unmatched_message=step.unmatched_message,
         named=[_ref(item).label() for item in _items(attrs)],
         accessions=accessions,
     )
