@@ -36,7 +36,7 @@ _OURS = "acceptor.LysbordAssociationServer"
 INTERNALS: tuple[Internal, ...] = (
     _method("transport.AssociationSocket.recv", "self nr_bytes",
             "replaced: reads a whole PDU with recv_into, not 4 KB at a time",
-            "path.recv_whole, store.fill"),
+            "path.recv_whole, reading.receive"),
     _method(f"{_DUL}.run_reactor", "self",
             "runs as the DUL thread's target (Thread.run, wrapped for a wake-up pipe); its "
             "idle sleep is time.sleep(self._run_loop_delay)", "path.wrap_dul_run, path.DulTime",

@@ -29,7 +29,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AddressInformation, AssociationSocket, RequestHandler
 
-from lysbord.dicom.fast import store
+from lysbord.dicom.fast import reading
 
 REACTOR_PASS = 0.001  # the sleep at the top of Association._run_reactor
 # Between pokes the reactor still looks, this often, at what nothing pokes it for:
@@ -39,9 +39,7 @@ REACTOR_IDLE = 0.5
 
 def recv_whole(self: AssociationSocket, nr_bytes: int) -> bytearray:
     """Read exactly ``nr_bytes`` (fewer only if the peer closed), in as few calls as possible."""
-    buffer = bytearray(nr_bytes)
-    read = store.fill(self, memoryview(buffer))
-    return buffer if read == nr_bytes else buffer[:read]
+    return reading.receive(self.socket, nr_bytes)
 
 
 class _Time:

@@ -26,9 +26,8 @@ from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu_primitives import P_DATA
-from pynetdicom.transport import AssociationSocket
 
-from lysbord.dicom.fast import dimse
+from lysbord.dicom.fast import dimse, reading
 
 log = logging.getLogger(__name__)
 
@@ -118,24 +117,11 @@ def _read_exactly(dul: DULServiceProvider) -> bytearray | None:
         head = sock.recv(6)
         if len(head) < 6:
             return None
-        pdu = bytearray(6 + struct.unpack_from(">L", head, 2)[0])
-        pdu[:6] = head
-        complete = fill(sock, memoryview(pdu)[6:]) == len(pdu) - 6
+        length = struct.unpack_from(">L", head, 2)[0]
+        pdu = reading.receive(sock.socket, length, head)
     except (OSError, TimeoutError):
         return None
-    return pdu if complete else None
-
-
-def fill(sock: AssociationSocket, view: memoryview) -> int:
-    """Receive into all of ``view``; how many bytes came (fewer only if the peer closed)."""
-    raw = sock.socket
-    read, wanted = 0, len(view)
-    while raw is not None and read < wanted:
-        n = raw.recv_into(view[read:], wanted - read)
-        if not n:
-            break
-        read += n
-    return read
+    return pdu if len(pdu) == 6 + length else None
 
 
 def _decode(dul: DULServiceProvider, pdu: bytearray) -> None:
